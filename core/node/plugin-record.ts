@@ -1,0 +1,44 @@
+// What the host knows of one plugin: manifest, folder, state, and the disposables of its activation.
+import type { PluginInfo, PluginManifest, PluginModule, PluginState } from '../../sdk/index.js';
+import { DisposableStore, pluginIdOf } from '../../sdk/index.js';
+import type { ScannedPlugin } from './plugin-scanner.js';
+
+export class PluginRecord {
+  readonly id: string;
+  readonly manifest: PluginManifest | undefined;
+  state: PluginState;
+  error: { code: string; message: string } | undefined;
+  activation: Promise<void> | undefined;
+  module: PluginModule | undefined;
+  readonly subscriptions = new DisposableStore();
+  /** Contribution keys per point, filled when the manifest is declared to the registries. */
+  readonly contributions: Record<string, string[]> = {};
+
+  constructor(readonly scanned: ScannedPlugin) {
+    if (scanned.ok) {
+      this.manifest = scanned.manifest;
+      this.id = pluginIdOf(scanned.manifest);
+      this.state = 'inactive';
+    } else {
+      this.id = scanned.name;
+      this.state = 'refused';
+      this.error = { code: scanned.error.code, message: scanned.error.message };
+    }
+  }
+
+  get dir(): string {
+    return this.scanned.dir;
+  }
+
+  info(): PluginInfo {
+    return {
+      id: this.id,
+      name: this.manifest?.name ?? this.id,
+      version: this.manifest?.version ?? '',
+      path: this.dir,
+      state: this.state,
+      ...(this.error ? { error: { ...this.error } } : {}),
+      contributions: structuredClone(this.contributions),
+    };
+  }
+}

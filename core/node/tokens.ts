@@ -1,0 +1,13 @@
+// Service identifiers of core/node services bound in the container.
+export interface HostOptions {
+  /** Folders whose subfolders are plugins (each with a package.json manifest). */
+  pluginRoots: string[];
+  stateDir: string;
+  /** Time limit of every async hook tap. */
+  tapTimeoutMs: number;
+  /** Where plugin log lines go; the CLI sends them to stderr. */
+  logSink: (pluginId: string, level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export const HostOptionsToken = Symbol.for('shadowdisk.HostOptions');
+export const ContributionRegistriesToken = Symbol.for('shadowdisk.ContributionRegistries');

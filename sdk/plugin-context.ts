@@ -1,0 +1,94 @@
+// The API a plugin sees: activate(ctx), registration functions returning Disposables, host introspection, hooks it may tap.
+import type { Disposable } from './disposable.js';
+import type { RunContext, Logger } from './job.js';
+import type { CommandContribution } from './manifest.js';
+
+export interface CommandArgs {
+  /** Words after the command's CLI verb. */
+  readonly positionals: readonly string[];
+  /** `--name value` and `--flag` options. */
+  readonly options: Readonly<Record<string, string | boolean>>;
+}
+
+/** A command's answer: `data` is what `--json` prints; `text` is the human rendering. */
+export interface CommandResult {
+  data: unknown;
+  text?: string;
+}
+
+export type CommandHandler = (args: CommandArgs, run: RunContext) => CommandResult | Promise<CommandResult>;
+
+/** A registration of an implementation for a declared provider (filesystem handler, snapshot provider, ...). */
+export interface ProviderImplementations {
+  commands: CommandHandler;
+  taskTypes: TaskRunner;
+  filesystems: object;
+  snapshotProviders: object;
+  writers: object;
+  imageFormats: object;
+  repositories: object;
+}
+export type ProviderPoint = Exclude<keyof ProviderImplementations, 'commands'>;
+
+export type TaskRunner = (params: unknown, run: RunContext) => Promise<unknown>;
+
+export interface CommandInfo extends CommandContribution {
+  pluginId: string;
+}
+
+export type PluginState = 'inactive' | 'activating' | 'active' | 'vetoed' | 'failed' | 'refused';
+
+export interface PluginInfo {
+  id: string;
+  name: string;
+  version: string;
+  path: string;
+  state: PluginState;
+  /** Why the plugin is vetoed, failed or refused. */
+  error?: { code: string; message: string };
+  contributions: Record<string, string[]>;
+}
+
+/** A hook a plugin may tap; the tap is named after the plugin by the host. */
+export interface PluginHook<Args extends unknown[], Result = void> {
+  tap(fn: (...args: Args) => Result): Disposable;
+  tapPromise(fn: (...args: Args) => Promise<Result>): Disposable;
+}
+
+/** Returning a string from beforeActivate vetoes the activation, with that string as the reason. */
+export type VetoResult = string | undefined | void;
+
+export interface PluginHostHooks {
+  beforeActivate: PluginHook<[plugin: PluginInfo], VetoResult>;
+  activated: PluginHook<[plugin: PluginInfo]>;
+  crashed: PluginHook<[plugin: PluginInfo, error: Error]>;
+}
+
+export interface PluginContext {
+  readonly pluginId: string;
+  /** The plugin's own folder. */
+  readonly pluginPath: string;
+  /** A folder under the state directory, private to this plugin. */
+  readonly storagePath: string;
+  readonly log: Logger;
+  /** Disposed when the plugin is deactivated. */
+  readonly subscriptions: { push(...disposables: Disposable[]): void };
+  readonly commands: {
+    registerCommand(id: string, handler: CommandHandler): Disposable;
+    executeCommand(id: string, args?: Partial<CommandArgs>, run?: Partial<RunContext>): Promise<CommandResult>;
+    list(): CommandInfo[];
+  };
+  /** Implementations for providers the manifest declares. */
+  register<P extends ProviderPoint>(point: P, id: string, implementation: ProviderImplementations[P]): Disposable;
+  readonly plugins: { list(): PluginInfo[] };
+  readonly settings: { get<T = unknown>(key: string): T | undefined };
+  readonly hooks: { readonly pluginHost: PluginHostHooks };
+  /** The state directory (default /var/lib/shadowdisk, SHADOWDISK_HOME overrides). */
+  readonly stateDir: string;
+}
+
+/** What a plugin's main module exports. */
+export interface PluginModule {
+  activate(ctx: PluginContext): void | Promise<void>;
+  deactivate?(): void | Promise<void>;
+}

@@ -1,0 +1,59 @@
+// Loop devices made with losetup (an independent tool, not our native code); detached on dispose only if still ours.
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { run } from './run.js';
+
+export interface LoopOptions {
+  offsetBytes?: number;
+  sizeLimitBytes?: number;
+  sectorSize?: number;
+  readOnly?: boolean;
+  directIo?: boolean;
+}
+
+export interface LoopDevice extends AsyncDisposable {
+  readonly path: string;
+  readonly backingFile: string;
+}
+
+/** The backing file a loop device points at now, or undefined when it is detached. */
+export async function loopBackingFile(device: string): Promise<string | undefined> {
+  try {
+    return (await readFile(`/sys/block/${basename(device)}/loop/backing_file`, 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export async function loopDevice(file: string, options: LoopOptions = {}): Promise<LoopDevice> {
+  const args = ['--find', '--show'];
+  if (options.offsetBytes !== undefined) args.push('--offset', String(options.offsetBytes));
+  if (options.sizeLimitBytes !== undefined) args.push('--sizelimit', String(options.sizeLimitBytes));
+  if (options.sectorSize !== undefined) args.push('--sector-size', String(options.sectorSize));
+  if (options.readOnly) args.push('--read-only');
+  if (options.directIo) args.push('--direct-io=on');
+  args.push(file);
+  const path = (await run('losetup', args)).stdout.trim();
+  const backingFile = (await loopBackingFile(path)) ?? file;
+  let released = false;
+  return {
+    path,
+    backingFile,
+    async [Symbol.asyncDispose]() {
+      if (released) return;
+      released = true;
+      // Someone else may have detached it and reused the number: only detach our own attachment.
+      if ((await loopBackingFile(path)) !== backingFile) return;
+      await detachWithRetry(path);
+    },
+  };
+}
+
+async function detachWithRetry(path: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const { code, stderr } = await run('losetup', ['--detach', path], { allowFailure: true });
+    if (code === 0) return;
+    if (attempt >= 20) throw new Error(`Cannot detach loop device ${path}: ${stderr.trim()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
