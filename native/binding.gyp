@@ -1,0 +1,26 @@
+# Builds the Shadowdisk native addon: thin Linux ioctl/syscall wrappers, one .cc file per concern.
+{
+  "targets": [
+    {
+      "target_name": "shadowdisk_native",
+      "sources": [
+        "src/addon.cc",
+        "src/args.cc",
+        "src/errors.cc",
+        "src/fd.cc",
+        "src/blockdev.cc",
+        "src/blkpg.cc",
+        "src/freeze.cc",
+        "src/clone.cc",
+        "src/fiemap.cc",
+        "src/loop.cc",
+        "src/direct_io.cc"
+      ],
+      "dependencies": [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
+      ],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE", "_FILE_OFFSET_BITS=64"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
+    }
+  ]
+}

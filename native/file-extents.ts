@@ -1,0 +1,44 @@
+// FIEMAP: where a file's bytes live on its device, the basis of used-block maps and of reflink checks.
+import { withFd } from './fd.js';
+import { native } from './load.js';
+
+export interface FileExtent {
+  logicalBytes: bigint;
+  physicalBytes: bigint;
+  lengthBytes: bigint;
+  /** A bit set of FileExtentFlag values. */
+  flags: number;
+}
+
+/** fe_flags bits from <linux/fiemap.h> (kernel ABI; a test checks them against the addon's constants). */
+export const FileExtentFlag = Object.freeze({
+  Last: 0x1,
+  Unknown: 0x2,
+  Delalloc: 0x4,
+  Encoded: 0x8,
+  DataEncrypted: 0x80,
+  NotAligned: 0x100,
+  DataInline: 0x200,
+  DataTail: 0x400,
+  Unwritten: 0x800,
+  Merged: 0x1000,
+  Shared: 0x2000,
+} as const);
+
+const EXTENTS_PER_CALL = 256;
+
+/** All extents of `path`, in file order; data is synced first (FIEMAP_FLAG_SYNC) so delayed allocations have addresses. */
+export function fileExtents(path: string): FileExtent[] {
+  const addon = native();
+  const { O_RDONLY, FIEMAP_FLAG_SYNC } = addon.constants;
+  return withFd(path, O_RDONLY, (fd) => {
+    const extents: FileExtent[] = [];
+    for (let startBytes = 0n; ; ) {
+      const batch = addon.fiemap(fd, path, startBytes, FIEMAP_FLAG_SYNC, EXTENTS_PER_CALL);
+      extents.push(...batch);
+      const last = batch.at(-1);
+      if (last === undefined || (last.flags & FileExtentFlag.Last) !== 0) return extents;
+      startBytes = last.logicalBytes + last.lengthBytes;
+    }
+  });
+}

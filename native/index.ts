@@ -1,0 +1,10 @@
+// Public surface of the native addon: typed, path-based wrappers over Linux block-device and filesystem ioctls.
+export { blockDeviceGeometry, flushBlockDevice, discardRange, type BlockDeviceGeometry } from './block-device.js';
+export { addPartitionNode, deletePartitionNode, resizePartitionNode } from './partition-node.js';
+export { freezeFilesystem, thawFilesystem, withFrozenFilesystem } from './freeze.js';
+export { cloneFile, cloneRange } from './clone.js';
+export { fileExtents, FileExtentFlag, type FileExtent } from './file-extents.js';
+export { attachLoop, loopStatus, detachLoop, type LoopAttachOptions, type LoopStatus } from './loop.js';
+export { allocAligned, DirectFile } from './direct-io.js';
+export { isNativeError, type NativeError } from './native-error.js';
+export { addonPath } from './load.js';
