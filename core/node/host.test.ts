@@ -1,8 +1,11 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isShadowError, ShadowError } from '../../sdk/index.js';
 import { tempStateDir } from '../../test/helpers/index.js';
 import { createHost } from './host.js';
+import { resolveStateDir } from './state-dir.js';
 
 const fixtures = fileURLToPath(new URL('../../test/fixtures/plugins/', import.meta.url));
 const imports = () => (globalThis as { __shadowdiskFixtureImports?: number }).__shadowdiskFixtureImports ?? 0;
@@ -79,5 +82,34 @@ describe('plugin host', () => {
     const error = await host.executeCommand('fixtures.none.nothing').catch((e: unknown) => e);
     expect(isShadowError(error, 'COMMAND_NOT_FOUND')).toBe(true);
     expect((error as ShadowError).exitCode).toBe(2);
+  });
+});
+
+describe('settings', () => {
+  it('falls back to the defaults plugins declare and prefers settings.json', async () => {
+    await using state = await tempStateDir();
+    {
+      await using host = await fixtureHost(state.path);
+      expect(host.settings.get('workbench.demoSizeMiB')).toBe(256);
+      expect(host.settings.get('workbench.unknown')).toBeUndefined();
+    }
+    await writeFile(join(state.path, 'settings.json'), JSON.stringify({ 'workbench.demoSizeMiB': 64 }));
+    await using host = await fixtureHost(state.path);
+    expect(host.settings.get('workbench.demoSizeMiB')).toBe(64);
+  });
+
+  it('names the settings file when it is not valid JSON', async () => {
+    await using state = await tempStateDir();
+    await writeFile(join(state.path, 'settings.json'), '{ "workbench.demoSizeMiB": ');
+    await using host = await fixtureHost(state.path);
+    expect(() => host.settings.get('workbench.demoSizeMiB')).toThrow(expect.objectContaining({ code: 'SETTING_INVALID', message: expect.stringContaining(`Settings file '${join(state.path, 'settings.json')}' is not valid JSON`) }));
+  });
+});
+
+describe('state directory', () => {
+  it('is /var/lib/shadowdisk unless SHADOWDISK_HOME says otherwise', () => {
+    expect(resolveStateDir({})).toBe('/var/lib/shadowdisk');
+    expect(resolveStateDir({ SHADOWDISK_HOME: '/srv/sd' })).toBe('/srv/sd');
+    expect(resolveStateDir({ SHADOWDISK_HOME: '  ' })).toBe('/var/lib/shadowdisk');
   });
 });
