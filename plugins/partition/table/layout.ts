@@ -29,6 +29,8 @@ export interface Layout {
   readonly diskId: string;
   readonly firstUsableLba: number;
   readonly lastUsableLba: number;
+  /** GPT: the number of entry slots (128 unless the table says otherwise); MBR: absent. */
+  readonly partitionSlots?: number;
   /** Sorted by number. */
   readonly partitions: readonly LayoutPartition[];
 }
