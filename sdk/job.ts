@@ -29,4 +29,9 @@ export interface RunContext {
   readonly signal: AbortSignal;
   progress(update: ProgressUpdate): void;
   readonly log: Logger;
+  /**
+   * Asks the person at the terminal a yes/no question; resolves false where nobody can answer (no TTY, --json,
+   * a scheduled run). Destructive commands go on only on true or an explicit --yes.
+   */
+  confirm?(question: string): Promise<boolean>;
 }

@@ -9,6 +9,8 @@ import { ProgressRenderer, type OutputStreams } from './progress-renderer.js';
 export interface CliIo extends OutputStreams {
   /** Aborts the running command (SIGINT in a real process). */
   signal?: AbortSignal;
+  /** Asks a yes/no question on the terminal; absent when stdin is not a terminal. */
+  confirm?: (question: string) => Promise<boolean>;
 }
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -38,7 +40,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return 0;
     }
     const job = new Job({ title: match.command.id, onEvent: renderer.onEvent, ...(io.signal ? { signal: io.signal } : {}) });
-    const result = await job.run((run) => host.executeCommand(match.command.id, match.args, run));
+    const confirm = io.confirm && !json ? io.confirm : async () => false;
+    const result = await job.run((run) => host.executeCommand(match.command.id, match.args, { ...run, confirm }));
     if (json) io.stdout.write(`${JSON.stringify(result.data, jsonReplacer, 2)}\n`);
     else io.stdout.write(`${result.text ?? JSON.stringify(result.data, jsonReplacer, 2)}\n`);
     return 0;
