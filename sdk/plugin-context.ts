@@ -22,13 +22,34 @@ export type CommandHandler = (args: CommandArgs, run: RunContext) => CommandResu
 export interface ProviderImplementations {
   commands: CommandHandler;
   taskTypes: TaskRunner;
-  filesystems: object;
+  filesystems: FilesystemHandler;
   snapshotProviders: object;
   writers: object;
   imageFormats: object;
   repositories: object;
 }
 export type ProviderPoint = Exclude<keyof ProviderImplementations, 'commands'>;
+
+/** Result of a read-only filesystem check. */
+export interface FilesystemCheck {
+  clean: boolean;
+  /** The command line that judged it, e.g. `e2fsck -fn /dev/loop3p1`. */
+  tool: string;
+  exitCode: number;
+  output: string;
+}
+
+/** What a `filesystems` contribution implements; the backup plugin adds used-block maps later. */
+export interface FilesystemHandler {
+  /** Filesystem types handled, as blkid names them (`ext4`, `vfat`, `swap`). */
+  readonly types: readonly string[];
+  /** Longest label the filesystem stores, in bytes (UTF-8) or characters where the tool counts those. */
+  labelLimit(type: string): number;
+  mkfs(device: string, options: { type: string; label?: string }, run: RunContext): Promise<void>;
+  /** Never modifies the filesystem. */
+  check(device: string, type: string, run: RunContext): Promise<FilesystemCheck>;
+  setLabel(device: string, type: string, label: string, run: RunContext): Promise<void>;
+}
 
 export type TaskRunner = (params: unknown, run: RunContext) => Promise<unknown>;
 

@@ -1,6 +1,6 @@
 // The contribution points: one inversify symbol each, bound to that point's registry.
 import type {
-  CommandContribution, CommandHandler, ConfigurationContribution, KeybindingContribution, TaskRunner, TaskTypeContribution, ViewContribution,
+  CommandContribution, CommandHandler, ConfigurationContribution, FilesystemHandler, KeybindingContribution, TaskRunner, TaskTypeContribution, ViewContribution,
 } from '../../sdk/index.js';
 import { ContributionRegistry } from './contribution-registry.js';
 
@@ -18,7 +18,7 @@ export interface ContributionPointTypes {
   views: ContributionRegistry<ViewContribution>;
   configuration: ContributionRegistry<SettingContribution>;
   taskTypes: ContributionRegistry<TaskTypeContribution, TaskRunner>;
-  filesystems: ContributionRegistry<ProviderContribution & { types: string[] }, object>;
+  filesystems: ContributionRegistry<ProviderContribution & { types: string[] }, FilesystemHandler>;
   snapshotProviders: ContributionRegistry<ProviderContribution, object>;
   writers: ContributionRegistry<ProviderContribution, object>;
   imageFormats: ContributionRegistry<ProviderContribution & { extensions: string[] }, object>;
