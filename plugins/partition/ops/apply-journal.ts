@@ -1,0 +1,85 @@
+// The apply journal: written (and fsynced) before each step of an apply, so an interrupted apply is found at the next
+// start and rolled back (table not yet written) or finished (table written, data steps left).
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { ShadowError } from '../../../sdk/index.js';
+import type { LayoutJson } from './layout-json.js';
+import type { Operation } from './operation.js';
+
+/** In order; each state is durable before the work after it starts. */
+export type JournalState = 'started' | 'backup-saved' | 'table-written' | 'kernel-updated' | 'done';
+
+export interface ApplyJournal {
+  version: 1;
+  disk: string;
+  startedAt: string;
+  state: JournalState;
+  backupFile: string;
+  target: LayoutJson;
+  /** The table writes are all-or-nothing at the journal's granularity: rolled back from backupFile before 'table-written'. */
+  dataSteps: { operation: Operation; done: boolean }[];
+}
+
+export class JournalStore {
+  constructor(readonly dir: string) {}
+
+  private pathOf(disk: string): string {
+    return join(this.dir, `${disk.replace(/^\//, '').replace(/[^A-Za-z0-9._-]/g, '_')}.json`);
+  }
+
+  /** Durably replaces the journal of a disk: write a temp file, fsync it, rename it, fsync the folder. */
+  save(journal: ApplyJournal): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const path = this.pathOf(journal.disk);
+    const fd = openSync(`${path}.tmp`, 'w', 0o600);
+    try {
+      writeSync(fd, `${JSON.stringify(journal, null, 2)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(`${path}.tmp`, path);
+    const dirFd = openSync(this.dir, 'r');
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+  }
+
+  load(disk: string): ApplyJournal | undefined {
+    return this.read(this.pathOf(disk));
+  }
+
+  /** Every unfinished journal: applies that were interrupted. */
+  pending(): ApplyJournal[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir).filter((n) => n.endsWith('.json'));
+    } catch {
+      return [];
+    }
+    return names.map((n) => this.read(join(this.dir, n))).filter((j): j is ApplyJournal => j !== undefined && j.state !== 'done');
+  }
+
+  remove(disk: string): void {
+    rmSync(this.pathOf(disk), { force: true });
+  }
+
+  private read(path: string): ApplyJournal | undefined {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw ShadowError.from(error, 'IO_ERROR');
+    }
+    try {
+      const journal = JSON.parse(text) as ApplyJournal;
+      if (journal.version !== 1) throw new Error(`version ${String(journal.version)}`);
+      return journal;
+    } catch (error) {
+      throw new ShadowError('IMAGE_CORRUPT', `The apply journal ${path} is unreadable (${(error as Error).message}); the table backup next to it can still be restored with 'shadowdisk part restore-table'`);
+    }
+  }
+}
