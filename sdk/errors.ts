@@ -11,6 +11,10 @@ export const ERROR_CODES = {
   // safety: refused to protect data
   TARGET_BUSY: 'safety',
   SIZE_MISMATCH: 'safety',
+  /** The disk changed since a plan was made against it. */
+  PLAN_STALE: 'safety',
+  /** An earlier apply was interrupted; recover it first. */
+  RECOVERY_NEEDED: 'safety',
   // integrity: input data is damaged or not ours
   TABLE_CORRUPT: 'integrity',
   IMAGE_CORRUPT: 'integrity',

@@ -1,8 +1,12 @@
-// The partition plugin: disks, filesystem handlers, and (landing now) partition tables and the operation queue.
+// The partition plugin: disks, filesystem handlers, partition tables and the pending-operation queue.
 import type { PluginContext } from '../../sdk/index.js';
 import { disksCommand } from './disks-command.js';
 import { filesystemHandler } from './fs/filesystem-handler.js';
 import { FILESYSTEM_TOOLS } from './fs/filesystem-tools.js';
+import { applyCommand } from './part/apply-command.js';
+import { PartServices } from './part/part-services.js';
+import { queueCommands } from './part/queue-commands.js';
+import { tableCommands } from './part/table-commands.js';
 
 const FS_IDS: Readonly<Record<string, string>> = { ext4: 'ext', xfs: 'xfs', btrfs: 'btrfs', vfat: 'vfat', ntfs: 'ntfs', exfat: 'exfat', swap: 'swap' };
 
@@ -12,4 +16,14 @@ export function activate(ctx: PluginContext): void {
     const id = FS_IDS[tools.types.at(-1)!]!;
     ctx.register('filesystems', `shadowdisk.partition.${id}`, filesystemHandler(tools));
   }
+  const services = new PartServices(ctx);
+  const queue = queueCommands(services);
+  const table = tableCommands(services);
+  const handlers = {
+    show: table.show, 'create-table': queue.createTable, create: queue.create, delete: queue.delete, set: queue.set,
+    format: queue.format, label: queue.label, check: table.check, plan: queue.show, 'plan-clear': queue.clear,
+    undo: queue.undo, redo: queue.redo, apply: (args, run) => applyCommand(services, args, run), repair: table.repair,
+    backup: table.backup, 'restore-table': table.restoreTable, recover: table.recover,
+  } satisfies Record<string, Parameters<PluginContext['commands']['registerCommand']>[1]>;
+  for (const [key, handler] of Object.entries(handlers)) ctx.commands.registerCommand(`shadowdisk.partition.part-${key}`, handler);
 }

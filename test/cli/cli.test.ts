@@ -44,7 +44,8 @@ describe('shadowdisk CLI', () => {
     expect(code).toBe(0);
     const { plugins } = JSON.parse(out) as { plugins: { id: string; state: string; contributions: Record<string, string[]>; error?: { message: string } }[] };
     const byId = new Map(plugins.map((p) => [p.id, p]));
-    expect(byId.get('shadowdisk.partition')?.contributions['commands']).toEqual(['shadowdisk.partition.disks']);
+    expect(byId.get('shadowdisk.partition')?.contributions['commands']).toContain('shadowdisk.partition.disks');
+    expect(byId.get('shadowdisk.partition')?.contributions['filesystems']).toHaveLength(7);
     expect(byId.get('shadowdisk.partition')?.state).toBe('inactive');
     expect(byId.get('shadowdisk.workbench')?.state).toBe('active');
     expect(byId.get('bad-manifest')?.state).toBe('refused');

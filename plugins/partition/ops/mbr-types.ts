@@ -6,7 +6,7 @@ export const MBR_TYPE_ALIASES: Readonly<Record<string, number>> = Object.freeze(
   msdata: 0x07, ntfs: 0x07, exfat: 0x07, fat32: 0x0c, fat16: 0x0e, fat12: 0x01, 'linux-extended': 0x85, 'bios-boot': 0xef,
 });
 
-export const EXTENDED_TYPES: ReadonlySet<number> = new Set([0x05, 0x0f, 0x85]);
+export { MBR_EXTENDED_TYPES as EXTENDED_TYPES } from '../table/mbr-disk.js';
 
 /** Types that have a hidden twin at type | 0x10 (the IBM/Microsoft convention sfdisk and parted follow). */
 const HIDEABLE: ReadonlySet<number> = new Set([0x01, 0x04, 0x06, 0x07, 0x0b, 0x0c, 0x0e]);

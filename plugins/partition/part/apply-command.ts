@@ -1,0 +1,96 @@
+// `part apply`: re-read the disk, refuse a stale plan or busy targets, back up the table sectors, journal each step,
+// write the table, tell the kernel, then run the data steps (mkfs, labels).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CommandArgs, CommandResult, RunContext } from '../../../sdk/index.js';
+import { ShadowError } from '../../../sdk/index.js';
+import { describePath } from '../block-devices.js';
+import { DiskHandle } from '../io/disk-handle.js';
+import type { ApplyJournal } from '../ops/apply-journal.js';
+import { captureTableBackup } from '../ops/table-backup.js';
+import { layoutToJson } from '../ops/layout-json.js';
+import { changesTable, describeOperation } from '../ops/operation.js';
+import { readDiskTable, rangesOf, writesForLayout } from '../table/partition-table.js';
+import { fingerprintOf, type PartServices } from './part-services.js';
+import { affectedPartitions, dataSteps, refuseBusy } from './apply-checks.js';
+import { runDataSteps } from './data-steps.js';
+import { imageSectorSize, positional, FOLD_OPTIONS } from './queue-commands.js';
+import { syncKernelPartitions } from './kernel-sync.js';
+import { foldPlan } from '../ops/layout-fold.js';
+import { layoutTable } from './plan-view.js';
+
+export async function applyCommand(services: PartServices, args: CommandArgs, run: RunContext): Promise<CommandResult> {
+  const disk = positional(args, 0, 'the disk');
+  const dryRun = args.options['dry-run'] === true;
+  const unfinished = services.journals.load(disk);
+  if (unfinished && unfinished.state !== 'done') {
+    throw new ShadowError('RECOVERY_NEEDED', `An earlier apply on ${disk} was interrupted at '${unfinished.state}'; run 'shadowdisk part recover ${disk}' first`);
+  }
+  const plan = services.plans.load(disk);
+  if (!plan || plan.operations.length === 0) throw new ShadowError('INVALID_ARGUMENT', `Nothing to apply: there are no pending operations for ${disk}`);
+
+  using handle = DiskHandle.open(disk, dryRun ? 'r' : 'r+', imageSectorSize(args));
+  const { geometry } = handle;
+  const current = readDiskTable(handle.read, geometry);
+  if (fingerprintOf(handle.read, geometry, current) !== plan.baseFingerprint || geometry.sectorCount !== plan.geometry.sectorCount || geometry.sectorSize !== plan.geometry.sectorSize) {
+    throw new ShadowError('PLAN_STALE', `The partition table of ${disk} changed since its plan was made; nothing was written. Review it with 'shadowdisk part show ${disk}' and start over with 'shadowdisk part plan clear ${disk}'`);
+  }
+  const target = foldPlan(plan.base, plan.operations, geometry, FOLD_OPTIONS)!;
+  const fresh = plan.operations.some((o) => o.op === 'create-table');
+  const tableChanges = plan.operations.some(changesTable);
+  const writes = tableChanges ? writesForLayout(current, target, geometry, fresh) : [];
+  const steps = dataSteps(plan.base, plan.operations, geometry, target);
+  refuseBusy(await describePath(disk), affectedPartitions(plan.base, target, fresh, steps));
+
+  const summary = plan.operations.map((o, i) => `  ${i + 1}. ${describeOperation(o)}`).join('\n');
+  if (dryRun) {
+    return {
+      data: { disk, dryRun: true, steps: plan.operations.map(describeOperation), sectorWrites: rangesOf(writes, geometry), predicted: layoutToJson(target) },
+      text: `Dry run: nothing was written. Applying would:\n${summary}\nand write ${writes.length} table sector range(s): ${rangesOf(writes, geometry).map((r) => `${r.lba}+${r.count}`).join(', ') || 'none'}`,
+    };
+  }
+  if (args.options['yes'] !== true && !(await run.confirm?.(`Apply these operations to ${disk}?\n${summary}\n`))) {
+    throw new ShadowError('INVALID_ARGUMENT', `Not applied: confirm with --yes (or answer yes on a terminal) to apply ${plan.operations.length} operation(s) to ${disk}`);
+  }
+
+  // 1. Back up every sector we are about to overwrite, plus the current table, before touching the disk.
+  const total = 3 + steps.length;
+  run.progress({ phase: 'backup', done: 0, total });
+  mkdirSync(services.backupDir, { recursive: true, mode: 0o700 });
+  const backupFile = join(services.backupDir, `${disk.replace(/\W+/g, '_')}-${new Date().toISOString().replace(/[:.]/g, '-')}.bin`);
+  writeFileSync(backupFile, captureTableBackup(disk, geometry, handle.read, mergeRanges([...current.tableRanges, ...rangesOf(writes, geometry)])), { mode: 0o600, flush: true });
+  const journal: ApplyJournal = { version: 1, disk, startedAt: new Date().toISOString(), state: 'backup-saved', backupFile, target: layoutToJson(target), dataSteps: steps.map((s) => ({ operation: { ...s.operation, number: s.partition.number }, done: false })) };
+  services.journals.save(journal);
+
+  // 2. The table.
+  run.progress({ phase: 'write table', done: 1, total });
+  handle.write(writes);
+  services.journals.save({ ...journal, state: 'table-written' });
+
+  // 3. The kernel's view (block devices only; image files have no partition nodes).
+  run.progress({ phase: 'update kernel', done: 2, total });
+  const kernel = handle.isBlockDevice && tableChanges ? await syncKernelPartitions(disk, target) : { added: [], removed: [] };
+  services.journals.save({ ...journal, state: 'kernel-updated' });
+
+  // 4. Data steps, each journaled as done.
+  await runDataSteps(services, { disk, isBlockDevice: handle.isBlockDevice, geometry, target, steps, journal: { ...journal, state: 'kernel-updated' } }, run, 3);
+  services.journals.remove(disk);
+  services.plans.clear(disk);
+
+  const after = readDiskTable(handle.read, geometry);
+  return {
+    data: { disk, applied: plan.operations.length, backupFile, kernel, layout: after.layout && layoutToJson(after.layout) },
+    text: `Applied ${plan.operations.length} operation(s) to ${disk}; the previous table is saved in ${backupFile}\n\n${after.layout ? layoutTable(after.layout, disk) : 'No partition table'}`,
+  };
+}
+
+function mergeRanges(ranges: readonly { lba: number; count: number }[]): { lba: number; count: number }[] {
+  const sorted = [...ranges].sort((a, b) => a.lba - b.lba);
+  const out: { lba: number; count: number }[] = [];
+  for (const r of sorted) {
+    const last = out.at(-1);
+    if (last && r.lba <= last.lba + last.count) last.count = Math.max(last.count, r.lba + r.count - last.lba);
+    else out.push({ ...r });
+  }
+  return out;
+}
