@@ -4,7 +4,7 @@ export { addPartitionNode, deletePartitionNode, resizePartitionNode } from './pa
 export { freezeFilesystem, thawFilesystem, withFrozenFilesystem } from './freeze.js';
 export { cloneFile, cloneRange } from './clone.js';
 export { fileExtents, FileExtentFlag, type FileExtent } from './file-extents.js';
-export { attachLoop, loopStatus, detachLoop, type LoopAttachOptions, type LoopStatus } from './loop.js';
+export { attachLoop, loopStatus, detachLoop, partitionNodesOf, type LoopAttachOptions, type LoopStatus } from './loop.js';
 export { allocAligned, DirectFile } from './direct-io.js';
 export { isNativeError, type NativeError } from './native-error.js';
 export { addonPath } from './load.js';

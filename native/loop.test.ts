@@ -2,7 +2,7 @@ import { realpathSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run, sparseImage } from '../test/helpers/index.js';
-import { allocAligned, attachLoop, blockDeviceGeometry, detachLoop, DirectFile, isNativeError, loopStatus } from './index.js';
+import { addPartitionNode, allocAligned, attachLoop, blockDeviceGeometry, detachLoop, DirectFile, isNativeError, loopStatus, partitionNodesOf } from './index.js';
 import { attachedLoop, boundBackingFile } from './testing.js';
 
 const MiB = 1024 * 1024;
@@ -73,6 +73,18 @@ describe('attachLoop', () => {
     expect(boundBackingFile(device)).not.toBe(realpathSync(image.path));
     // Another process may reuse the number at once, so ask losetup about our file, not about the device.
     expect((await run('losetup', ['--associated', image.path])).stdout).toBe('');
+  });
+
+  it('takes down BLKPG partition nodes when it detaches, so the next user of the number finds none', async () => {
+    await using image = await sparseImage(16 * MiB);
+    const device = attachLoop(image.path);
+    try {
+      addPartitionNode(device, 1, BigInt(MiB), BigInt(4 * MiB));
+      expect(partitionNodesOf(device)).toEqual([1]);
+    } finally {
+      detachLoop(device);
+    }
+    expect(partitionNodesOf(device)).toEqual([]);
   });
 
   it('refuses a block size that is not a power of two before touching the kernel', async () => {

@@ -1,10 +1,11 @@
 // Loop devices through the kernel interface (LOOP_CTL_GET_FREE + LOOP_CONFIGURE), without losetup.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { assertByteCount } from './byte-count.js';
 import { withFd } from './fd.js';
 import { native } from './load.js';
 import { isNativeError } from './native-error.js';
+import { deletePartitionNode } from './partition-node.js';
 
 export interface LoopAttachOptions {
   /** Where the device starts in the backing file (lo_offset). */
@@ -105,6 +106,9 @@ export function loopStatus(device: string): LoopStatus {
  */
 export function detachLoop(device: string): void {
   const addon = native();
+  // Partition nodes added with BLKPG outlive LOOP_CLR_FD on loop devices without partition scanning, and the next
+  // user of the number would find them (mkfs then refuses the device): take them down first.
+  for (const partno of partitionNodesOf(device)) deletePartitionNode(device, partno);
   const held = heldAutoClearFds.get(device);
   if (held === undefined) {
     withFd(device, addon.constants.O_RDONLY, (fd) => addon.loopClrFd(fd, device));
@@ -116,6 +120,27 @@ export function detachLoop(device: string): void {
   } finally {
     addon.close(held, device);
   }
+}
+
+/** Partition numbers the kernel has nodes for under a disk, from /sys/block/<disk>/<disk>pN/partition. */
+export function partitionNodesOf(device: string): number[] {
+  const name = basename(device);
+  const numbers: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync(`/sys/block/${name}`);
+  } catch {
+    return numbers;
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith(name)) continue;
+    try {
+      numbers.push(Number(readFileSync(`/sys/block/${name}/${entry}/partition`, 'utf8')));
+    } catch {
+      // not a partition
+    }
+  }
+  return numbers.sort((a, b) => a - b);
 }
 
 function sysfsBackingFile(device: string): string | undefined {

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { findLeaks, loopBackingFile, run, snapshotSystem, tempDir, type SystemSnapshot } from './index.js';
+import { basename } from 'node:path';
+import { findLeaks, loopBackingFile, loopDevice, loopPartitionNodes, run, snapshotSystem, tempDir, type SystemSnapshot } from './index.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -51,5 +52,28 @@ describe('leak guard', () => {
     } finally {
       if ((await loopBackingFile(device)) === join(scratch.path, 'leaked.img')) await run('losetup', ['--detach', device]);
     }
+  });
+});
+
+describe('leak guard and partition nodes', () => {
+  it('reports partition nodes left on a detached loop device', () => {
+    const before = { loops: new Map<string, string>(), loopPartitions: new Set<string>(), mountpoints: new Set<string>() };
+    const after = { ...before, loopPartitions: new Set(['/dev/loop4p1']) };
+    expect(findLeaks(before, after)).toEqual(['partition node /dev/loop4p1 is left on a detached loop device']);
+  });
+
+  it('takes down the partition nodes of its loop device when it is released', async () => {
+    await using scratch = await tempDir();
+    const image = join(scratch.path, 'parts.img');
+    await run('truncate', ['-s', '32M', image]);
+    await run('sfdisk', ['--quiet', image], { input: 'label: gpt\n,8MiB\n' });
+    let device = '';
+    {
+      await using loop = await loopDevice(image);
+      device = loop.path;
+      await run('partx', ['--add', loop.path]);
+      expect(await loopPartitionNodes(loop.path)).toEqual([`${basename(loop.path)}p1`]);
+    }
+    expect(await loopPartitionNodes(device)).toEqual([]);
   });
 });

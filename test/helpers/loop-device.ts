@@ -1,5 +1,5 @@
 // Loop devices made with losetup (an independent tool, not our native code); detached on dispose only if still ours.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { run } from './run.js';
 
@@ -34,6 +34,9 @@ export async function loopDevice(file: string, options: LoopOptions = {}): Promi
   if (options.directIo) args.push('--direct-io=on');
   args.push(file);
   const path = (await run('losetup', args)).stdout.trim();
+  // A free loop device can carry partition nodes a former user added with BLKPG (they outlive the detach):
+  // they describe another file, so take them down before anyone trusts them.
+  await removePartitionNodes(path);
   const backingFile = (await loopBackingFile(path)) ?? file;
   let released = false;
   return {
@@ -44,6 +47,7 @@ export async function loopDevice(file: string, options: LoopOptions = {}): Promi
       released = true;
       // Someone else may have detached it and reused the number: only detach our own attachment.
       if ((await loopBackingFile(path)) !== backingFile) return;
+      await removePartitionNodes(path);
       await detachWithRetry(path);
     },
   };
@@ -56,4 +60,18 @@ async function detachWithRetry(path: string): Promise<void> {
     if (attempt >= 20) throw new Error(`Cannot detach loop device ${path}: ${stderr.trim()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Partition nodes the kernel has for a loop device (added by BLKPG or partx: this kernel scans no tables itself). */
+export async function loopPartitionNodes(device: string): Promise<string[]> {
+  const name = basename(device);
+  const entries = await readdir(`/sys/block/${name}`).catch(() => [] as string[]);
+  return entries.filter((e) => e.startsWith(`${name}p`));
+}
+
+async function removePartitionNodes(device: string): Promise<void> {
+  if ((await loopPartitionNodes(device)).length === 0) return;
+  await run('partx', ['--delete', device], { allowFailure: true });
+  const left = await loopPartitionNodes(device);
+  if (left.length > 0) throw new Error(`Cannot remove partition nodes ${left.join(', ')} of ${device}; something holds them open`);
 }
