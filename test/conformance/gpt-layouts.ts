@@ -1,6 +1,7 @@
 // Deterministic random GPT layouts, and the sgdisk/sfdisk/parted command lines that make each one on a blank disk.
 import { GPT_TYPES } from '../../plugins/partition/table/gpt-types.js';
 import { run } from '../helpers/index.js';
+import { prng } from '../helpers/prng.js';
 
 export type GptTool = 'sgdisk' | 'sfdisk' | 'parted';
 
@@ -31,17 +32,6 @@ export interface GptCase {
   readonly partitions: readonly PlannedPartition[];
 }
 
-/** mulberry32: small, fast and good enough to spread layouts; the same seed gives the same layouts everywhere. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BMP_NAME_CHARS = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.', 'é', 'ß', 'ü', 'Ω', 'Ж', '中', '日', '本', '語', '한', 'ア', '€'];
 const NON_BMP_CHARS = ['😀', '🎉', '𝄞', '𠀀', '🚀'];

@@ -1,5 +1,6 @@
 // Deterministic random MBR layouts (seeded PRNG) and how to make each with sfdisk or with parted, for conformance runs.
 import { run } from '../helpers/index.js';
+import { prng } from '../helpers/prng.js';
 
 export type MbrTool = 'sfdisk' | 'parted';
 
@@ -26,17 +27,6 @@ export interface MbrLayoutSpec {
   readonly logicals: readonly MbrSpecPartition[];
 }
 
-/** mulberry32: small, fast and good enough to vary layouts reproducibly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TYPES = [0x83, 0x82, 0x07, 0x0c, 0x8e, 0xfd, 0x1b, 0x0b, 0x0e, 0x06, 0x17, 0xef, 0xa5, 0xda, 0x01, 0x8e, 0x83];
 const EXTENDED = [0x05, 0x0f, 0x85];

@@ -7,3 +7,4 @@ export { mkfs, type TestFsType } from './mkfs.js';
 export { mount, ownedMount, isMounted, mountpoints, type Mount } from './mount.js';
 export { fuseMount, type FuseMount } from './fuse-mount.js';
 export { LeakGuard, findLeaks, snapshotSystem, type SystemSnapshot } from './leak-guard.js';
+export { prng } from './prng.js';

@@ -5,21 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { createHost, type ShadowdiskHost } from '../../core/node/index.js';
 import type { LayoutJson } from '../../plugins/partition/ops/layout-json.js';
 import { isShadowError } from '../../sdk/index.js';
-import { loopDevice, mkfs, mount, run, sparseImage, tempStateDir } from '../helpers/index.js';
+import { loopDevice, mkfs, mount, prng, run, sparseImage, tempStateDir } from '../helpers/index.js';
 import { layoutView, sfdiskView } from './sfdisk-judge.js';
 
 const MiB = 1024 * 1024;
 const SEQUENCES = Number(process.env['QUEUE_SEQUENCES'] ?? 100);
 
-/** Mulberry32: a small seeded PRNG, so every failing sequence can be replayed by its seed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function part(host: ShadowdiskHost, ...words: string[]) {
   const positionals: string[] = [];
