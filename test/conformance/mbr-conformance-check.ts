@@ -63,6 +63,9 @@ export async function checkMbrLayout(spec: MbrLayoutSpec, targets: MbrCheckTarge
     if (!verify.stdout.includes('No errors detected.') || verify.stderr !== '') {
       throw new Error(`layout ${spec.id}: sfdisk --verify rejects our table: ${verify.stdout.trim()} ${verify.stderr.trim()}`);
     }
+    // sgdisk reads an MBR by converting it to GPT in memory, then verifies that.
+    const sgdisk = await run('sgdisk', ['-v', ours], { allowFailure: true });
+    if (sgdisk.code !== 0 || !sgdisk.stdout.includes('No problems found.')) throw new Error(`layout ${spec.id}: sgdisk -v rejects our table: ${sgdisk.stdout.trim()} ${sgdisk.stderr.trim()}`);
     const parted = await run('parted', ['-s', '-m', ours, 'unit', 's', 'print'], { allowFailure: true });
     if (parted.code !== 0 || parted.stderr !== '') throw new Error(`layout ${spec.id}: parted print of our table exits ${parted.code}: ${parted.stderr.trim()}`);
     deepStrictEqual(byNumber(await sfdiskDosTable(ours)), theirs, `layout ${spec.id}: sfdisk --json of our table differs from the original's`);
