@@ -22,7 +22,7 @@ export const tableCommands = (services: PartServices) => ({
     const disk = positional(args, 0, 'the disk');
     const { geometry, table } = services.inspect(disk, imageSectorSize(args));
     const pending = services.plans.load(disk)?.operations.length ?? 0;
-    const data = { disk, table: table.kind, geometry, warnings: table.warnings, damaged: table.damaged, pendingOperations: pending, layout: table.layout && layoutToJson(table.layout), sfdiskDump: table.layout && sfdiskDump(table.layout, disk) };
+    const data = { disk, table: table.kind, geometry, tableRanges: table.tableRanges, warnings: table.warnings, damaged: table.damaged, pendingOperations: pending, layout: table.layout && layoutToJson(table.layout), sfdiskDump: table.layout && sfdiskDump(table.layout, disk) };
     const text = [
       table.layout ? layoutTable(table.layout, disk) : `${disk}: no partition table (${geometry.sectorCount} sectors of ${geometry.sectorSize} bytes)`,
       ...table.warnings.map((w) => `warning: ${w}`),
