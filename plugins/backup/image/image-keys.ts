@@ -61,13 +61,14 @@ export async function deriveImageKeys(passphrase: string, salt: Uint8Array, kdf:
     );
   });
   const derive = (purpose: string) => new Uint8Array(hkdfSync('sha256', master, imageId, `shadowdisk image v1 ${purpose}`, 32));
-  master.fill(0);
-  return {
+  const keys: ImageKeys = {
     chunk: { imageId: Uint8Array.from(imageId), chunkKey: derive('chunk') },
     manifestKey: derive('manifest'),
     macKey: derive('mac'),
     keyCheck: derive('key check'),
   };
+  master.fill(0);
+  return keys;
 }
 
 export function keyCheckMatches(keys: ImageKeys, stored: Uint8Array): boolean {

@@ -42,7 +42,7 @@ export function sealManifest(body: Uint8Array, manifestKey: Uint8Array, headerBy
   return sealed;
 }
 
-/** Opens the stored manifest; `manifestKey` is given for encrypted images, `trailerSha256` (unencrypted) is the trailer's copy of the hash. */
+/** Opens the stored manifest; `manifestKey` is given for encrypted images, whose manifest is authenticated by its GCM tag instead of a SHA-256. */
 export function openManifest(header: ImageHeader, headerBytes: Uint8Array, stored: Uint8Array, manifestKey: Uint8Array | undefined): unknown {
   let body = stored;
   if (manifestKey) {

@@ -116,12 +116,12 @@ export class ImageWriter {
   }
 
   /** Encodes on this thread and appends: for callers without workers. */
-  append(streamId: number, offsetBytes: number, plain: Uint8Array): Promise<void> {
+  async append(streamId: number, offsetBytes: number, plain: Uint8Array): Promise<void> {
     return this.appendEncoded(encodeChunk(this.keys?.chunk, { index: this.nextIndex, streamId, offsetBytes }, plain, this.compressionLevel));
   }
 
-  /** Appends a chunk encoded by encodeChunk with this image's keys; chunks must come in index order. */
-  appendEncoded(chunk: EncodedChunk): Promise<void> {
+  /** Appends a chunk encoded by encodeChunk with this image's keys; chunks must come in index order (checked at call time, before any await). */
+  async appendEncoded(chunk: EncodedChunk): Promise<void> {
     this.checkChunk(chunk);
     this.entries.push({ ...chunk, fileOffset: this.bytesWritten, plainSha256: Uint8Array.from(chunk.plainSha256) });
     this.streamEnds.set(chunk.streamId, chunk.offsetBytes + chunk.plainLength);
