@@ -69,7 +69,7 @@ async function randomSequence(host: ShadowdiskHost, disk: string, random: () => 
 async function withHost<T>(use: (host: ShadowdiskHost) => Promise<T>): Promise<T> {
   await using state = await tempStateDir();
   await using host = await createHost({ stateDir: state.path, logSink: () => undefined });
-  return use(host);
+  return await use(host);
 }
 
 describe('pending-operation queue', () => {

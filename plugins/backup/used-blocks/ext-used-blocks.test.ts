@@ -18,9 +18,9 @@ interface ExtCase {
 const cases: ExtCase[] = [
   { name: 'ext2', type: 'ext2', sizeMiB: 96, mkfsArgs: [], files: 60 },
   { name: 'ext3', type: 'ext3', sizeMiB: 96, mkfsArgs: [], files: 60 },
-  { name: 'ext4 with the default features', type: 'ext4', sizeMiB: 256, mkfsArgs: [], files: 80, expectUninitGroups: true },
+  { name: 'ext4 of 600 MiB as mkfs makes it by default (4 KiB blocks)', type: 'ext4', sizeMiB: 600, mkfsArgs: [], files: 80, expectUninitGroups: true },
   { name: 'ext4 without flex_bg', type: 'ext4', sizeMiB: 160, mkfsArgs: ['-O', '^flex_bg'], files: 60, expectUninitGroups: true },
-  { name: 'ext4 with 64bit and meta_bg', type: 'ext4', sizeMiB: 160, mkfsArgs: ['-O', '64bit,meta_bg,^resize_inode'], files: 60, expectUninitGroups: true },
+  { name: 'ext4 with 64bit and meta_bg (1 KiB blocks: 20 groups in 2 meta groups)', type: 'ext4', sizeMiB: 160, mkfsArgs: ['-b', '1024', '-O', '64bit,meta_bg,^resize_inode'], files: 60, expectUninitGroups: true },
   { name: 'ext4 with uninit_bg instead of metadata_csum', type: 'ext4', sizeMiB: 128, mkfsArgs: ['-O', '^metadata_csum,uninit_bg'], files: 40, expectUninitGroups: true },
   { name: 'ext4 with sparse_super2, smaller than its volume', type: 'ext4', sizeMiB: 128, filesystemMiB: 100, mkfsArgs: ['-O', 'sparse_super2'], files: 40, expectUninitGroups: true },
   { name: 'ext4 of 1 GiB with 1 KiB blocks (128 groups)', type: 'ext4', sizeMiB: 1024, mkfsArgs: ['-b', '1024'], files: 120, expectUninitGroups: true },

@@ -59,11 +59,22 @@ export class UsedBlockMapBuilder {
     }
   }
 
+  /** Marks blocks [start, start + count) free; the part outside the map is ignored. */
+  markFree(startBlock: number, blockCount: number): void {
+    let block = Math.max(0, startBlock);
+    const end = Math.min(this.totalBlocks, startBlock + blockCount);
+    while (block < end && (block & 7) !== 0) this.clearBit(block++);
+    const wholeBytesEnd = end & ~7;
+    if (block < wholeBytesEnd) {
+      this.bitmap.fill(0, block >>> 3, wholeBytesEnd >>> 3);
+      block = wholeBytesEnd;
+    }
+    while (block < end) this.clearBit(block++);
+  }
+
   /** Marks every block from `firstFreeBlock` to the end of the map free. */
   markFreeFrom(firstFreeBlock: number): void {
-    let block = Math.max(0, firstFreeBlock);
-    for (; block < this.totalBlocks && (block & 7) !== 0; block++) this.bitmap[block >>> 3]! &= ~(1 << (block & 7));
-    this.bitmap.fill(0, block >>> 3);
+    this.markFree(firstFreeBlock, this.totalBlocks - firstFreeBlock);
   }
 
   build(filesystem: string, method: string): UsedBlockMap {
@@ -72,5 +83,9 @@ export class UsedBlockMapBuilder {
 
   private setBit(block: number): void {
     this.bitmap[block >>> 3]! |= 1 << (block & 7);
+  }
+
+  private clearBit(block: number): void {
+    this.bitmap[block >>> 3]! &= ~(1 << (block & 7));
   }
 }

@@ -78,9 +78,13 @@ export async function fileHashes(root: string): Promise<Map<string, string>> {
 
 /**
  * Writes a seeded tree of files (empty, tiny, block-sized, large, sparse) under `root`, then deletes every third
- * file so the filesystem has holes. Returns the paths kept.
+ * file (`doomed`; left in place with keepDoomed, for filesystems filled from a staging tree) so the filesystem has holes.
  */
-export async function fillWithFiles(root: string, seed: number, options: { files: number; maxFileBytes: number; directories?: number; sparse?: boolean }): Promise<string[]> {
+export async function fillWithFiles(
+  root: string,
+  seed: number,
+  options: { files: number; maxFileBytes: number; directories?: number; sparse?: boolean; keepDoomed?: boolean },
+): Promise<{ kept: string[]; doomed: string[] }> {
   const random = prng(seed);
   const directories = options.directories ?? 4;
   for (let d = 0; d < directories; d++) await mkdir(join(root, `dir${d}`, 'sub'), { recursive: true });
@@ -100,12 +104,10 @@ export async function fillWithFiles(root: string, seed: number, options: { files
     }
     written.push(path);
   }
-  const kept: string[] = [];
-  for (const [i, path] of written.entries()) {
-    if (i % 3 === 1) await rm(path);
-    else kept.push(path);
-  }
-  return kept;
+  const kept = written.filter((_, i) => i % 3 !== 1);
+  const doomed = written.filter((_, i) => i % 3 === 1);
+  if (!options.keepDoomed) for (const path of doomed) await rm(path);
+  return { kept, doomed };
 }
 
 /** Parses e2fsck's summary line `N/M files ..., U/T blocks`: the checker's own count of used blocks. */

@@ -1,0 +1,66 @@
+// A pool of worker threads that encode chunks (zstd, SHA-256, AES-GCM) on every core while the main thread reads and
+// writes; results come back in submission order to keep the image sequential.
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { ShadowError, type ErrorCode } from '../../../sdk/index.js';
+import type { ChunkMeta, EncodedChunk } from '../image/chunk-codec.js';
+import type { ChunkKeys } from '../image/image-keys.js';
+import type { ChunkTask } from './chunk-worker.js';
+
+type Reply = { id: number; encoded: EncodedChunk } | { id: number; error: { message: string; code?: string } };
+
+/** The compiled worker: tests run the engine from sources, but a worker thread needs plain JavaScript. */
+function workerUrl(): URL {
+  const here = new URL('./chunk-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(here))) return here;
+  const compiled = new URL('../../../dist/plugins/backup/engine/chunk-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(compiled))) return compiled;
+  throw new ShadowError('INTERNAL', `The chunk worker is not built (${fileURLToPath(compiled)}); run 'npm run build'`);
+}
+
+export class ChunkPool implements AsyncDisposable {
+  private readonly workers: Worker[];
+  private readonly pending = new Map<number, { resolve: (e: EncodedChunk) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+  private nextWorker = 0;
+
+  constructor(private readonly keys: ChunkKeys | undefined, private readonly level: number, threads = Math.max(1, availableParallelism())) {
+    const url = workerUrl();
+    this.workers = Array.from({ length: threads }, () => {
+      const worker = new Worker(url);
+      worker.on('message', (reply: Reply) => this.settle(reply));
+      worker.on('error', (error) => this.failAll(error));
+      return worker;
+    });
+  }
+
+  /** Encodes one chunk on the next worker; `plain` is transferred (unusable here afterwards). */
+  encode(meta: ChunkMeta, plain: Uint8Array): Promise<EncodedChunk> {
+    const id = this.nextId++;
+    const worker = this.workers[this.nextWorker++ % this.workers.length]!;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      const task: ChunkTask = { id, keys: this.keys, meta, plain, level: this.level };
+      worker.postMessage(task, [plain.buffer as ArrayBuffer]);
+    });
+  }
+
+  private settle(reply: Reply): void {
+    const waiter = this.pending.get(reply.id);
+    if (!waiter) return;
+    this.pending.delete(reply.id);
+    if ('encoded' in reply) waiter.resolve(reply.encoded);
+    else waiter.reject(new ShadowError((reply.error.code as ErrorCode | undefined) ?? 'INTERNAL', reply.error.message));
+  }
+
+  private failAll(error: Error): void {
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

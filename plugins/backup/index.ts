@@ -1,0 +1,13 @@
+// The backup plugin: images of disks and partitions (docs/image-format.md).
+import type { PluginContext } from '../../sdk/index.js';
+import { imageCommands } from './image-commands.js';
+
+export function activate(ctx: PluginContext): void {
+  const commands = imageCommands(ctx);
+  ctx.commands.registerCommand('shadowdisk.backup.image-backup', commands.backup);
+  ctx.commands.registerCommand('shadowdisk.backup.image-verify', commands.verify);
+  ctx.commands.registerCommand('shadowdisk.backup.image-info', commands.info);
+  ctx.commands.registerCommand('shadowdisk.backup.image-restore', commands.restore);
+  // The image format is implemented by this plugin's own engine; other plugins find it through the registry.
+  ctx.register('imageFormats', 'shadowdisk.backup.sdimg', { extensions: ['.sdimg'], documentation: 'docs/image-format.md' });
+}
