@@ -123,7 +123,10 @@ export class ImageWriter {
   /** Appends a chunk encoded by encodeChunk with this image's keys; chunks must come in index order (checked at call time, before any await). */
   async appendEncoded(chunk: EncodedChunk): Promise<void> {
     this.checkChunk(chunk);
-    this.entries.push({ ...chunk, fileOffset: this.bytesWritten, plainSha256: Uint8Array.from(chunk.plainSha256) });
+    // The index keeps the fields only: holding `record` here would keep every chunk of the image in memory.
+    const { record, ...fields } = chunk;
+    this.entries.push({ ...fields, fileOffset: this.bytesWritten, plainSha256: Uint8Array.from(chunk.plainSha256) });
+    void record;
     this.streamEnds.set(chunk.streamId, chunk.offsetBytes + chunk.plainLength);
     return this.enqueue(chunk.record);
   }
