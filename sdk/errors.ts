@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   IMAGE_CORRUPT: 'integrity',
   IMAGE_TAMPERED: 'integrity',
   WRONG_PASSPHRASE: 'integrity',
+  /** An incremental image's parent is missing, is another image, or no longer fits the source. */
+  PARENT_MISMATCH: 'integrity',
   // plugins
   PLUGIN_MANIFEST_INVALID: 'plugin',
   PLUGIN_ACTIVATION_VETOED: 'plugin',

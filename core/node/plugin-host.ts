@@ -148,8 +148,14 @@ export class PluginHost {
   async deactivateAll(): Promise<void> {
     for (const record of this.records.values()) {
       if (record.state !== 'active') continue;
-      await record.module?.deactivate?.();
-      record.subscriptions.dispose();
+      try {
+        await record.module?.deactivate?.();
+        record.subscriptions.dispose();
+      } catch (error) {
+        // One plugin failing to shut down must not keep the others from releasing what they hold.
+        this.options.logSink(record.id, 'error', `Deactivation failed: ${(error as Error).message}`);
+      }
+      record.resetSubscriptions();
       record.state = 'inactive';
       record.activation = undefined;
     }

@@ -10,7 +10,7 @@ export class PluginRecord {
   error: { code: string; message: string } | undefined;
   activation: Promise<void> | undefined;
   module: PluginModule | undefined;
-  readonly subscriptions = new DisposableStore();
+  subscriptions = new DisposableStore();
   /** Contribution keys per point, filled when the manifest is declared to the registries. */
   readonly contributions: Record<string, string[]> = {};
 
@@ -24,6 +24,11 @@ export class PluginRecord {
       this.state = 'refused';
       this.error = { code: scanned.error.code, message: scanned.error.message };
     }
+  }
+
+  /** A fresh store after deactivation, so a later activation's registrations are not disposed at once. */
+  resetSubscriptions(): void {
+    this.subscriptions = new DisposableStore();
   }
 
   get dir(): string {

@@ -1,10 +1,13 @@
 // The `image` commands: backup, verify, info, restore.
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import type { CommandArgs, CommandResult, PluginContext, RunContext } from '../../sdk/index.js';
 import { formatBytes, ShadowError } from '../../sdk/index.js';
 import { fileImageSink, fileImageSource, ImageReader, streamImageSink } from './image/index.js';
 import { runBackup } from './engine/backup-job.js';
-import { checkRestore, manifestOf, writeChunks } from './engine/restore-job.js';
+import { basename, dirname, relative, resolve } from 'node:path';
+import { openChain } from './engine/image-chain.js';
+import { manifestOf } from './engine/manifest-check.js';
+import { checkRestore, wipeTableAreas, writeChain } from './engine/restore-job.js';
 
 function positional(args: CommandArgs, index: number, what: string): string {
   const value = args.positionals[index];
@@ -23,6 +26,30 @@ function passphrase(args: CommandArgs): string | undefined {
     }
   }
   return process.env['SHADOWDISK_PASSPHRASE'] || undefined;
+}
+
+/** An image goes to a new regular file: never onto the source, a block device, or an existing file without --force. */
+function refuseOutput(source: string, output: string, force: boolean): void {
+  const out = statSync(output, { throwIfNoEntry: false });
+  if (!out) return;
+  const src = statSync(source, { throwIfNoEntry: false });
+  if (src && src.dev === out.dev && src.ino === out.ino) throw new ShadowError('INVALID_ARGUMENT', `The image would overwrite its own source '${source}'; write it somewhere else`);
+  if (out.isBlockDevice()) throw new ShadowError('INVALID_ARGUMENT', `'${output}' is a block device; an image is written to a file (restore it onto a device with 'image restore')`);
+  if (out.isFile() && !force) throw new ShadowError('INVALID_ARGUMENT', `'${output}' already exists; choose another name or add --force to replace it once the new image is complete`);
+}
+
+/** --incremental PARENT (the chain's latest image) or --differential FULL (a full image). */
+function parentOption(args: CommandArgs, output: string): { path: string; file: string; mode: 'incremental' | 'differential' } | undefined {
+  const incremental = args.options['incremental'];
+  const differential = args.options['differential'];
+  if (incremental !== undefined && differential !== undefined) throw new ShadowError('INVALID_ARGUMENT', 'Give --incremental or --differential, not both');
+  const value = incremental ?? differential;
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new ShadowError('INVALID_ARGUMENT', `--${incremental !== undefined ? 'incremental' : 'differential'} needs the parent image file`);
+  if (output === '-') throw new ShadowError('INVALID_ARGUMENT', 'An incremental or differential image names its parent by file, so it cannot go to standard output');
+  const path = resolve(value);
+  // Stored relative to the child, so a chain can move as a folder.
+  return { path, file: relative(dirname(resolve(output)), path) || basename(path), mode: incremental !== undefined ? 'incremental' : 'differential' };
 }
 
 function integer(args: CommandArgs, name: string, min: number, max: number): number | undefined {
@@ -49,30 +76,42 @@ export const imageCommands = (ctx: PluginContext) => ({
     const sourcePath = positional(args, 0, 'the source disk, partition or image file');
     const output = positional(args, 1, "the image file to write ('-' for standard output)");
     const toStdout = output === '-';
-    const fileSink = toStdout ? undefined : await fileImageSink(output);
-    const pipeSink = toStdout ? streamImageSink(process.stdout) : undefined;
+    // Every check before the output is touched: a failed backup must not cost the last good image at that path.
     const kdfCost = integer(args, 'kdf-cost', 10, 22);
+    const level = integer(args, 'level', 0, 19);
+    const chunkMiB = integer(args, 'chunk-mib', 1, 64);
     const secret = passphrase(args);
+    const parent = parentOption(args, output);
+    if (!toStdout) refuseOutput(sourcePath, output, args.options['force'] === true);
+    const partial = `${output}.partial`;
+    const fileSink = toStdout ? undefined : await fileImageSink(partial);
+    const pipeSink = toStdout ? streamImageSink(process.stdout) : undefined;
     try {
       const result = await runBackup(ctx, {
         source: sourcePath,
         sink: (fileSink ?? pipeSink)!,
         ...(secret !== undefined ? { passphrase: secret } : {}),
-        ...(integer(args, 'level', 0, 19) !== undefined ? { compressionLevel: integer(args, 'level', 0, 19)! } : {}),
-        ...(integer(args, 'chunk-mib', 1, 64) !== undefined ? { chunkSizeBytes: integer(args, 'chunk-mib', 1, 64)! * 1048576 } : {}),
+        ...(level !== undefined ? { compressionLevel: level } : {}),
+        ...(chunkMiB !== undefined ? { chunkSizeBytes: chunkMiB * 1048576 } : {}),
         ...(kdfCost !== undefined ? { kdf: { N: 2 ** kdfCost, r: 8, p: 1 } } : {}),
+        ...(parent ? { parent } : {}),
       }, run);
-      if (fileSink) await fileSink[Symbol.asyncDispose]();
-      else await pipeSink!.end();
+      if (fileSink) {
+        await fileSink[Symbol.asyncDispose]();
+        renameSync(partial, output);
+      } else await pipeSink!.end();
       const streams = result.manifest.streams.map((s) => ({ id: s.id, kind: s.kind, partition: s.partition ?? null, filesystem: s.filesystem, method: s.method, sizeBytes: s.sizeBytes, packedBytes: s.packedBytes }));
-      const data = { image: output, imageId: result.imageId, encrypted: secret !== undefined, chunks: result.chunkCount, imageBytes: result.imageBytes, packedBytes: result.packedBytes, seconds: result.seconds, mibPerSec: result.mibPerSec, peakRssMiB: result.peakRssMiB, streams };
+      const data = { image: output, imageId: result.imageId, encrypted: secret !== undefined, parent: result.manifest.parent ?? null, chunks: result.chunkCount, imageBytes: result.imageBytes, storedBytes: result.storedBytes, seconds: result.seconds, mibPerSec: result.mibPerSec, peakRssMiB: result.peakRssMiB, streams };
       const text = [
-        `Backed up ${sourcePath} to ${output}: ${formatBytes(result.packedBytes)} of used data in ${formatBytes(result.imageBytes)} (${result.mibPerSec.toFixed(0)} MiB/s, peak RSS ${result.peakRssMiB.toFixed(0)} MiB)`,
+        `Backed up ${sourcePath} to ${output}${parent ? ` (${parent.mode} since ${parent.path})` : ''}: ${formatBytes(result.storedBytes)} of data stored in ${formatBytes(result.imageBytes)} (${result.mibPerSec.toFixed(0)} MiB/s, peak RSS ${result.peakRssMiB.toFixed(0)} MiB)`,
         ...streams.map((s) => `  stream ${s.id}: ${s.kind}${s.partition ? ` ${s.partition}` : ''} ${s.filesystem}, ${formatBytes(s.packedBytes)} of ${formatBytes(s.sizeBytes)} (${s.method})`),
       ].join('\n');
       return { data, text };
     } catch (error) {
-      if (fileSink) await Promise.resolve(fileSink[Symbol.asyncDispose]()).catch(() => undefined);
+      if (fileSink) {
+        await Promise.resolve(fileSink[Symbol.asyncDispose]()).catch(() => undefined);
+        rmSync(partial, { force: true });
+      }
       throw error;
     }
   },
@@ -94,7 +133,7 @@ export const imageCommands = (ctx: PluginContext) => ({
     const { source, reader } = await openImage(path, args);
     try {
       const manifest = manifestOf(reader, path);
-      const data = { image: path, imageId: reader.header.imageId, encrypted: reader.header.encrypted, createdAt: manifest.createdAt, source: manifest.source, table: manifest.table?.kind ?? null, streams: manifest.streams.map(({ bitmap: _bitmap, extents: _extents, ...rest }) => rest), chunks: reader.chunks.length };
+      const data = { image: path, imageId: reader.header.imageId, encrypted: reader.header.encrypted, createdAt: manifest.createdAt, source: manifest.source, table: manifest.table?.kind ?? null, streams: manifest.streams.map((st) => ({ id: st.id, kind: st.kind, partition: st.partition ?? null, filesystem: st.filesystem, method: st.method, startBytes: st.startBytes, sizeBytes: st.sizeBytes, usedBytes: st.packedBytes })), parent: manifest.parent ?? null, chunks: reader.chunks.length };
       const text = [`${path}: image ${data.imageId} of ${manifest.source.kind} ${manifest.source.path} (${formatBytes(manifest.source.sizeBytes)}), ${data.encrypted ? 'encrypted' : 'not encrypted'}, made ${manifest.createdAt}`, ...(manifest.table?.sfdiskDump ? [manifest.table.sfdiskDump] : [])].join('\n');
       return { data, text };
     } finally {
@@ -105,21 +144,21 @@ export const imageCommands = (ctx: PluginContext) => ({
   async restore(args: CommandArgs, run: RunContext): Promise<CommandResult> {
     const path = positional(args, 0, 'the image file');
     const target = positional(args, 1, 'the target disk or image file');
-    const { source, reader } = await openImage(path, args);
-    try {
-      const plan = await checkRestore(reader, path, target, run);
-      if (args.options['dry-run'] === true) {
-        return { data: { image: path, target, dryRun: true, bytes: reader.chunks.reduce((n, c) => n + c.plainLength, 0) }, text: `Dry run: the image is intact and ${target} fits; nothing was written` };
-      }
-      if (args.options['yes'] !== true && !(await run.confirm?.(`Overwrite ${target} with the image ${path}?`))) {
-        throw new ShadowError('INVALID_ARGUMENT', `Not restored: confirm with --yes (or answer yes on a terminal) to overwrite ${target}`);
-      }
-      const written = await writeChunks(reader, plan, run);
-      const repaired = await moveBackupGpt(ctx, plan.manifest.table?.kind, plan.targetBytes > plan.manifest.source.sizeBytes, target);
-      return { data: { image: path, target, bytesWritten: written, gptBackupMoved: repaired }, text: `Restored ${formatBytes(written)} from ${path} onto ${target}${repaired ? '; moved the backup GPT to the end of the larger disk' : ''}` };
-    } finally {
-      await source[Symbol.asyncDispose]();
+    await using chain = await openChain(path, passphrase(args));
+    const plan = await checkRestore(chain.links, target, run);
+    if (args.options['dry-run'] === true) {
+      return { data: { image: path, target, dryRun: true, chain: chain.links.map((l) => l.path) }, text: `Dry run: ${chain.links.length > 1 ? `the chain of ${chain.links.length} images is` : 'the image is'} intact and ${target} fits; nothing was written` };
     }
+    if (args.options['yes'] !== true && !(await run.confirm?.(`Overwrite ${target} with the image ${path}?`))) {
+      throw new ShadowError('ABORTED', `Not restored: confirm with --yes (or answer yes on a terminal) to overwrite ${target}`);
+    }
+    if (plan.manifest.source.kind === 'disk') await wipeTableAreas(target, plan.targetBytes, plan.isBlockDevice);
+    const written = await writeChain(chain.links, plan, run);
+    const repaired = await moveBackupGpt(ctx, plan.manifest.table?.kind, plan.targetBytes > plan.manifest.source.sizeBytes, target);
+    return {
+      data: { image: path, target, chain: chain.links.map((l) => l.path), bytesWritten: written, gptBackupMoved: repaired },
+      text: `Restored ${formatBytes(written)} from ${path}${chain.links.length > 1 ? ` and its ${chain.links.length - 1} parent image(s)` : ''} onto ${target}${repaired ? '; moved the backup GPT to the end of the larger disk' : ''}`,
+    };
   },
 });
 

@@ -45,7 +45,7 @@ describe('apply journal', () => {
     const refused = await cmd(host, 'apply', [image.path], { yes: true }).catch((e: unknown) => e);
     expect(isShadowError(refused, 'RECOVERY_NEEDED')).toBe(true);
 
-    const result = await cmd(host, 'recover', [image.path]);
+    const result = await cmd(host, 'recover', [image.path], { yes: true });
     expect(result.data).toMatchObject({ recovered: true, action: 'rolled-back' });
     expect(await sha(image.path)).toBe(original);
     expect(journals.load(image.path)).toBeUndefined();
@@ -62,7 +62,7 @@ describe('apply journal', () => {
       version: 1, disk: image.path, startedAt: new Date().toISOString(), state: 'kernel-updated', backupFile: join(state.path, 'unused.bin'),
       target: layoutToJson(layout), dataSteps: [{ operation: { op: 'format', number: 1, fs: 'ext4', label: 'finished' }, done: false }],
     });
-    const result = await cmd(host, 'recover', [image.path]);
+    const result = await cmd(host, 'recover', [image.path], { yes: true });
     expect(result.data).toMatchObject({ recovered: true, action: 'rolled-forward' });
     const probe = await run('blkid', ['-p', '-O', String(2048 * 512), '-s', 'LABEL', '-o', 'value', image.path]);
     expect(probe.stdout.trim()).toBe('finished');

@@ -45,7 +45,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (json) io.stdout.write(`${JSON.stringify(result.data, jsonReplacer, 2)}\n`);
     else io.stdout.write(`${result.text ?? JSON.stringify(result.data, jsonReplacer, 2)}\n`);
     return 0;
-  } catch (error) {
+  } catch (caught) {
+    // A failure while shutting the host down must not hide the command's own error.
+    const error = caught instanceof SuppressedError ? caught.suppressed ?? caught.error : caught;
     const shadow = ShadowError.from(error);
     if (json) io.stdout.write(`${JSON.stringify({ error: shadow.toJSON() }, jsonReplacer, 2)}\n`);
     else io.stderr.write(`shadowdisk: ${shadow.message} [${shadow.code}]\n`);

@@ -1,4 +1,6 @@
 // `image backup`: plan the streams, then read → encode on worker threads → write in order, with bounded memory.
+// With a parent image, only the segments whose hash changed since the parent are stored.
+import { randomBytes } from 'node:crypto';
 import type { PluginContext, RunContext } from '../../../sdk/index.js';
 import { ShadowError } from '../../../sdk/index.js';
 import { ImageWriter, type ImageSink } from '../image/index.js';
@@ -6,10 +8,12 @@ import type { KdfParams } from '../image/image-keys.js';
 import type { EncodedChunk } from '../image/chunk-codec.js';
 import type { BackupManifest } from './backup-manifest.js';
 import { ChunkPool } from './chunk-pool.js';
+import { openChain, sameLayout } from './image-chain.js';
 import { mountsOf } from './mount-state.js';
-import { includedRanges, sliceRanges } from './packed-stream.js';
+import { encodeSegmentDoc, SEGMENT_BYTES, type StreamSegments } from './segments.js';
 import { planBackup } from './source-planner.js';
 import { SourceReader } from './source-reader.js';
+import { copyBlockStream, copyExtentStream, type CopyContext } from './stream-copier.js';
 
 export interface BackupOptions {
   source: string;
@@ -18,6 +22,8 @@ export interface BackupOptions {
   compressionLevel?: number;
   chunkSizeBytes?: number;
   kdf?: KdfParams;
+  /** Store only what changed since this image: the latest of a chain (incremental) or a full image (differential). */
+  parent?: { path: string; file: string; mode: 'incremental' | 'differential' };
 }
 
 export interface BackupResult {
@@ -25,7 +31,8 @@ export interface BackupResult {
   manifest: BackupManifest;
   chunkCount: number;
   imageBytes: number;
-  packedBytes: number;
+  /** Bytes of data stored (used blocks, or for an incremental the changed ones). */
+  storedBytes: number;
   seconds: number;
   mibPerSec: number;
   peakRssMiB: number;
@@ -38,7 +45,20 @@ export async function runBackup(ctx: PluginContext, options: BackupOptions, run:
   }
   const started = performance.now();
   await using source = await SourceReader.open(options.source);
-  const manifest = await planBackup(ctx, source, run);
+  const planned = await planBackup(ctx, source, run);
+  await using chain = options.parent ? await openChain(options.parent.path, options.passphrase) : undefined;
+  const parent = chain?.links[0];
+  if (parent && options.parent!.mode === 'differential' && parent.manifest.parent) {
+    throw new ShadowError('PARENT_MISMATCH', `A differential backup needs a full image as its parent; ${options.parent!.path} is itself ${parent.manifest.parent.mode}`);
+  }
+  const segmentKey = parent?.manifest.segments ? Buffer.from(parent.manifest.segments.key, 'base64') : randomBytes(32);
+  const manifest: BackupManifest = {
+    ...planned,
+    segments: { bytes: SEGMENT_BYTES, key: segmentKey.toString('base64'), stream: planned.streams.length },
+    ...(parent ? { parent: { imageId: parent.reader.header.imageId, file: options.parent!.file, mode: options.parent!.mode } } : {}),
+  };
+  if (parent) sameLayout({ path: options.source, manifest }, parent);
+
   const writer = await ImageWriter.create(options.sink, manifest, {
     ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
     ...(options.compressionLevel !== undefined ? { compressionLevel: options.compressionLevel } : {}),
@@ -47,31 +67,40 @@ export async function runBackup(ctx: PluginContext, options: BackupOptions, run:
   });
   await using pool = new ChunkPool(writer.keysForWorkers(), writer.compressionLevel);
   const total = manifest.streams.reduce((n, s) => n + s.packedBytes, 0);
-  const maxInFlight = 6;
   const inFlight: Promise<EncodedChunk>[] = [];
-  let done = 0;
   let index = 0;
+  let stored = 0;
+  let read = 0;
   const drainOne = async () => {
     const encoded = await inFlight.shift()!;
     await writer.appendEncoded(encoded);
-    done += encoded.plainLength;
-    run.progress({ phase: 'backup', done, total });
+    stored += encoded.plainLength;
   };
+  const context: CopyContext = {
+    source, chunkSize: writer.chunkSizeBytes, segmentBytes: SEGMENT_BYTES, key: segmentKey, signal: run.signal,
+    emit: async (streamId, offsetBytes, plain) => {
+      const encoding = pool.encode({ index: index++, streamId, offsetBytes }, plain);
+      // Handled when drained; until then a failure must not count as an unhandled rejection.
+      encoding.catch(() => undefined);
+      inFlight.push(encoding);
+      if (inFlight.length >= 6) await drainOne();
+    },
+  };
+  const segments = new Map<number, StreamSegments>();
   try {
     for (const stream of manifest.streams) {
-      const ranges = includedRanges(stream);
-      for (let offset = 0; offset < stream.packedBytes; offset += writer.chunkSizeBytes) {
-        run.signal.throwIfAborted();
-        const length = Math.min(writer.chunkSizeBytes, stream.packedBytes - offset);
-        const plain = new Uint8Array(length);
-        let at = 0;
-        for (const range of sliceRanges(ranges, offset, length)) {
-          await source.readInto(plain.subarray(at, at + range.lengthBytes), range.offsetBytes);
-          at += range.lengthBytes;
-        }
-        inFlight.push(pool.encode({ index: index++, streamId: stream.id, offsetBytes: offset }, plain));
-        if (inFlight.length >= maxInFlight) await drainOne();
+      if (stream.extents) {
+        await copyExtentStream(stream, context);
+      } else {
+        const copied = await copyBlockStream(stream, parent?.segments.get(stream.id), context);
+        segments.set(stream.id, copied.segments);
       }
+      read += stream.packedBytes;
+      run.progress({ phase: options.parent ? options.parent.mode : 'backup', done: read, total });
+    }
+    const doc = encodeSegmentDoc(segments);
+    for (let offset = 0; offset < doc.length; offset += writer.chunkSizeBytes) {
+      await context.emit(manifest.segments!.stream, offset, doc.slice(offset, offset + writer.chunkSizeBytes));
     }
     while (inFlight.length > 0) await drainOne();
   } catch (error) {
@@ -82,7 +111,7 @@ export async function runBackup(ctx: PluginContext, options: BackupOptions, run:
   const result = await writer.finish();
   const seconds = (performance.now() - started) / 1000;
   return {
-    imageId: result.imageId, manifest, chunkCount: result.chunkCount, imageBytes: result.bytesWritten, packedBytes: total, seconds,
-    mibPerSec: total / 1048576 / Math.max(seconds, 1e-6), peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    imageId: result.imageId, manifest, chunkCount: result.chunkCount, imageBytes: result.bytesWritten, storedBytes: stored, seconds,
+    mibPerSec: read / 1048576 / Math.max(seconds, 1e-6), peakRssMiB: process.resourceUsage().maxRSS / 1024,
   };
 }

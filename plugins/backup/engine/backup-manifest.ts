@@ -22,8 +22,13 @@ export interface StreamManifest {
   readonly blockSize: number;
   readonly extents?: readonly { offsetBytes: number; lengthBytes: number }[];
   readonly bitmap?: string;
-  /** Bytes of packed data: what the image's chunks of this stream add up to. */
+  /** Bytes of the included (used) data; an incremental image stores only its changed segments of it. */
   readonly packedBytes: number;
+  /**
+   * The excluded blocks held zeros (the filesystem was unknown, so every non-zero block was kept): a restore writes
+   * zeros there, since a used-but-zero block is data. Excluded blocks of a known filesystem are free and not written.
+   */
+  readonly zeroElided?: boolean;
 }
 
 export interface BackupManifest {
@@ -35,4 +40,12 @@ export interface BackupManifest {
   /** As the partition plugin's `part show --json` reports it (layout JSON and sfdisk-style dump); opaque here. */
   readonly table: { readonly kind: 'mbr' | 'gpt' | 'none'; readonly layout: unknown; readonly sfdiskDump: string | null } | null;
   readonly streams: readonly StreamManifest[];
+  /** Incremental/differential images: the image this one holds the changes since (resolved next to this image). */
+  readonly parent?: { readonly imageId: string; readonly file: string; readonly mode: 'incremental' | 'differential' };
+  /**
+   * Change detection: every filesystem stream is cut into segments of `segmentBytes` of the disk; the image's last
+   * stream (`segmentsStream`) holds, per filesystem stream, a keyed hash of each segment and which segments it stores.
+   * The key (base64) is shared along a chain, so a child compares its hashes with its parent's.
+   */
+  readonly segments?: { readonly bytes: number; readonly key: string; readonly stream: number };
 }

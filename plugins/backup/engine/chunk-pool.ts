@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ShadowError, type ErrorCode } from '../../../sdk/index.js';
+import { ERROR_CODES, ShadowError, type ErrorCode } from '../../../sdk/index.js';
 import type { ChunkMeta, EncodedChunk } from '../image/chunk-codec.js';
 import type { ChunkKeys } from '../image/image-keys.js';
 import type { ChunkTask } from './chunk-worker.js';
@@ -25,6 +25,8 @@ export class ChunkPool implements AsyncDisposable {
   private readonly pending = new Map<number, { resolve: (e: EncodedChunk) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private nextWorker = 0;
+  private broken: Error | undefined;
+  private closing = false;
 
   constructor(private readonly keys: ChunkKeys | undefined, private readonly level: number, threads = Math.max(1, availableParallelism())) {
     const url = workerUrl();
@@ -32,12 +34,17 @@ export class ChunkPool implements AsyncDisposable {
       const worker = new Worker(url);
       worker.on('message', (reply: Reply) => this.settle(reply));
       worker.on('error', (error) => this.failAll(error));
+      // A worker that dies takes its pending chunks with it: fail them and everything after, never hang.
+      worker.on('exit', (code) => {
+        if (!this.closing) this.failAll(new ShadowError('INTERNAL', `A chunk worker exited (code ${code}) in the middle of a backup`));
+      });
       return worker;
     });
   }
 
   /** Encodes one chunk on the next worker; `plain` is transferred (unusable here afterwards). */
   encode(meta: ChunkMeta, plain: Uint8Array): Promise<EncodedChunk> {
+    if (this.broken) return Promise.reject(this.broken);
     const id = this.nextId++;
     const worker = this.workers[this.nextWorker++ % this.workers.length]!;
     return new Promise((resolve, reject) => {
@@ -52,15 +59,20 @@ export class ChunkPool implements AsyncDisposable {
     if (!waiter) return;
     this.pending.delete(reply.id);
     if ('encoded' in reply) waiter.resolve(reply.encoded);
-    else waiter.reject(new ShadowError((reply.error.code as ErrorCode | undefined) ?? 'INTERNAL', reply.error.message));
+    else {
+      const code = reply.error.code !== undefined && reply.error.code in ERROR_CODES ? (reply.error.code as ErrorCode) : 'INTERNAL';
+      waiter.reject(new ShadowError(code, reply.error.message));
+    }
   }
 
   private failAll(error: Error): void {
+    this.broken ??= error;
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -28,7 +28,7 @@ export function mountsOf(device: string): MountUse[] {
     const [maj, min] = fields[2]!.split(':').map(Number);
     const dash = fields.indexOf('-');
     const sourceDevice = fields[dash + 2] ?? '';
-    const ours = (maj === major && min === minor) || sourceDevice.startsWith(`/dev/${base}p`) || (!/\d$/.test(base) && new RegExp(`^/dev/${base}\\d+$`).test(sourceDevice));
+    const ours = (maj === major && min === minor) || sourceDevice === `/dev/${base}` || sourceDevice.startsWith(`/dev/${base}p`) || (!/\d$/.test(base) && new RegExp(`^/dev/${base}\\d+$`).test(sourceDevice));
     if (!ours) continue;
     out.push({ device: sourceDevice, mountpoint: fields[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))), readOnly: fields[5]!.split(',').includes('ro') });
   }

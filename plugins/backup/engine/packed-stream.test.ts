@@ -27,3 +27,21 @@ describe('packed streams', () => {
     expect(() => sliceRanges(ranges, 150, 20)).toThrow(/past the end of the stream/);
   });
 });
+
+describe('segments', () => {
+  it('splits ranges at segment boundaries and groups them by segment', async () => {
+    const { bySegment } = await import('./packed-stream.js');
+    expect(bySegment([{ offsetBytes: 100, lengthBytes: 250 }, { offsetBytes: 400, lengthBytes: 10 }], 0, 128)).toEqual([
+      { segment: 0, ranges: [{ offsetBytes: 100, lengthBytes: 28 }] },
+      { segment: 1, ranges: [{ offsetBytes: 128, lengthBytes: 128 }] },
+      { segment: 2, ranges: [{ offsetBytes: 256, lengthBytes: 94 }] },
+      { segment: 3, ranges: [{ offsetBytes: 400, lengthBytes: 10 }] },
+    ]);
+  });
+
+  it('keeps only the used blocks of stored segments', () => {
+    // 4 blocks of 4096 used; segments of 8192: keep segment 1 only
+    const s = stream([0b1111], 4 * 4096);
+    expect(includedRanges(s, { segmentBytes: 8192, isStored: (n) => n === 1 })).toEqual([{ offsetBytes: 1048576 + 8192, lengthBytes: 8192 }]);
+  });
+});

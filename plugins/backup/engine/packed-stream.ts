@@ -8,9 +8,37 @@ export interface SourceRange {
   readonly lengthBytes: number;
 }
 
-/** The included byte ranges of a stream, in packed order, relative to the disk. */
-export function includedRanges(stream: StreamManifest): SourceRange[] {
+/**
+ * The byte ranges a stream's packed data comes from, in packed order, relative to the disk: its used blocks, or with
+ * `stored` (an incremental image's segments) only the used blocks of the segments the image stores.
+ */
+export function includedRanges(stream: StreamManifest, stored?: { segmentBytes: number; isStored: (segment: number) => boolean }): SourceRange[] {
   if (stream.extents) return stream.extents.map((e) => ({ offsetBytes: stream.startBytes + e.offsetBytes, lengthBytes: e.lengthBytes }));
+  const used = usedRanges(stream);
+  if (!stored) return used;
+  return bySegment(used, stream.startBytes, stored.segmentBytes).filter((s) => stored.isStored(s.segment)).flatMap((s) => s.ranges);
+}
+
+/** Splits ranges at segment boundaries (segments counted from `streamStart`) and groups them by segment, in order. */
+export function bySegment(ranges: readonly SourceRange[], streamStart: number, segmentBytes: number): { segment: number; ranges: SourceRange[] }[] {
+  const out: { segment: number; ranges: SourceRange[] }[] = [];
+  for (const r of ranges) {
+    let offset = r.offsetBytes;
+    const end = r.offsetBytes + r.lengthBytes;
+    while (offset < end) {
+      const segment = Math.floor((offset - streamStart) / segmentBytes);
+      const segmentEnd = streamStart + (segment + 1) * segmentBytes;
+      const piece = { offsetBytes: offset, lengthBytes: Math.min(end, segmentEnd) - offset };
+      const last = out.at(-1);
+      if (last?.segment === segment) last.ranges.push(piece);
+      else out.push({ segment, ranges: [piece] });
+      offset += piece.lengthBytes;
+    }
+  }
+  return out;
+}
+
+function usedRanges(stream: StreamManifest): SourceRange[] {
   if (stream.bitmap === undefined) throw new ShadowError('IMAGE_CORRUPT', `Stream ${stream.id} has neither extents nor a block bitmap`);
   const bits = Buffer.from(stream.bitmap, 'base64');
   const blocks = Math.ceil(stream.sizeBytes / stream.blockSize);

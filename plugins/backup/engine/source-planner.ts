@@ -85,5 +85,5 @@ async function scannedStream(id: number, kind: StreamManifest['kind'], source: S
     run.progress({ phase: `scan ${kind}`, done: offset + length, total: sizeBytes });
   }
   if (blocks === 0) throw new ShadowError('INVALID_ARGUMENT', `The ${kind} at byte ${startBytes} is empty`);
-  return { id, kind, startBytes, sizeBytes, filesystem, method: 'all blocks, zero blocks elided', blockSize, bitmap: encodeBitmap(bitmap), packedBytes };
+  return { id, kind, startBytes, sizeBytes, filesystem, method: 'all blocks, zero blocks elided', blockSize, bitmap: encodeBitmap(bitmap), packedBytes, zeroElided: true };
 }

@@ -32,7 +32,8 @@ export function affectedPartitions(base: Layout | null, target: Layout, fresh: b
   if (!base) return [];
   return base.partitions.filter((p) => {
     if (fresh) return true;
-    const kept = target.partitions.find((t) => t.startLba === p.startLba && t.sizeSectors === p.sizeSectors);
+    // Same place and same number: a logical that moves up a number gets a new kernel node, so it counts as touched.
+    const kept = target.partitions.find((t) => t.startLba === p.startLba && t.sizeSectors === p.sizeSectors && t.number === p.number);
     return !kept || steps.some((s) => s.partition === kept);
   });
 }
@@ -42,6 +43,7 @@ export function refuseBusy(disk: DiskInfo, affected: readonly LayoutPartition[])
   if (disk.kind === 'image-file') reasons.push(...disk.busyReasons);
   for (const mp of disk.mountpoints) reasons.push(`${disk.path} is mounted on ${mp}`);
   for (const holder of disk.holders) reasons.push(`${disk.path} is held by ${holder}`);
+  if (disk.swap) reasons.push(`${disk.path} is in use as swap`);
   const scale = disk.logicalSectorSize;
   for (const p of affected) {
     const node = disk.partitions.find((k) => k.startBytes === p.startLba * scale && k.sizeBytes === p.sizeSectors * scale);

@@ -1,6 +1,6 @@
 // `part apply`: re-read the disk, refuse a stale plan or busy targets, back up the table sectors, journal each step,
 // write the table, tell the kernel, then run the data steps (mkfs, labels).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandArgs, CommandResult, RunContext } from '../../../sdk/index.js';
 import { ShadowError } from '../../../sdk/index.js';
@@ -14,13 +14,13 @@ import { readDiskTable, rangesOf, writesForLayout } from '../table/partition-tab
 import { fingerprintOf, type PartServices } from './part-services.js';
 import { affectedPartitions, dataSteps, refuseBusy } from './apply-checks.js';
 import { runDataSteps } from './data-steps.js';
-import { imageSectorSize, positional, FOLD_OPTIONS } from './queue-commands.js';
+import { diskArg, imageSectorSize, FOLD_OPTIONS } from './queue-commands.js';
 import { syncKernelPartitions } from './kernel-sync.js';
 import { foldPlan } from '../ops/layout-fold.js';
 import { layoutTable } from './plan-view.js';
 
 export async function applyCommand(services: PartServices, args: CommandArgs, run: RunContext): Promise<CommandResult> {
-  const disk = positional(args, 0, 'the disk');
+  const disk = diskArg(args);
   const dryRun = args.options['dry-run'] === true;
   const unfinished = services.journals.load(disk);
   if (unfinished && unfinished.state !== 'done') {
@@ -50,8 +50,15 @@ export async function applyCommand(services: PartServices, args: CommandArgs, ru
     };
   }
   if (args.options['yes'] !== true && !(await run.confirm?.(`Apply these operations to ${disk}?\n${summary}\n`))) {
-    throw new ShadowError('INVALID_ARGUMENT', `Not applied: confirm with --yes (or answer yes on a terminal) to apply ${plan.operations.length} operation(s) to ${disk}`);
+    throw new ShadowError('ABORTED', `Not applied: confirm with --yes (or answer yes on a terminal) to apply ${plan.operations.length} operation(s) to ${disk}`);
   }
+
+  // The question may have waited a long time: check again, with nothing awaited between this check and the writes.
+  const info = await describePath(disk);
+  if (fingerprintOf(handle.read, geometry, readDiskTable(handle.read, geometry)) !== plan.baseFingerprint) {
+    throw new ShadowError('PLAN_STALE', `The partition table of ${disk} changed while waiting for confirmation; nothing was written`);
+  }
+  refuseBusy(info, affectedPartitions(plan.base, target, fresh, steps));
 
   // 1. Back up every sector we are about to overwrite, plus the current table, before touching the disk.
   const total = 3 + steps.length;
@@ -59,6 +66,7 @@ export async function applyCommand(services: PartServices, args: CommandArgs, ru
   mkdirSync(services.backupDir, { recursive: true, mode: 0o700 });
   const backupFile = join(services.backupDir, `${disk.replace(/\W+/g, '_')}-${new Date().toISOString().replace(/[:.]/g, '-')}.bin`);
   writeFileSync(backupFile, captureTableBackup(disk, geometry, handle.read, mergeRanges([...current.tableRanges, ...rangesOf(writes, geometry)])), { mode: 0o600, flush: true });
+  fsyncDirectory(services.backupDir);
   const journal: ApplyJournal = { version: 1, disk, startedAt: new Date().toISOString(), state: 'backup-saved', backupFile, target: layoutToJson(target), dataSteps: steps.map((s) => ({ operation: { ...s.operation, number: s.partition.number }, done: false })) };
   services.journals.save(journal);
 
@@ -82,6 +90,15 @@ export async function applyCommand(services: PartServices, args: CommandArgs, ru
     data: { disk, applied: plan.operations.length, backupFile, kernel, layout: after.layout && layoutToJson(after.layout) },
     text: `Applied ${plan.operations.length} operation(s) to ${disk}; the previous table is saved in ${backupFile}\n\n${after.layout ? layoutTable(after.layout, disk) : 'No partition table'}`,
   };
+}
+
+function fsyncDirectory(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function mergeRanges(ranges: readonly { lba: number; count: number }[]): { lba: number; count: number }[] {

@@ -1,5 +1,6 @@
 // The queueing `part` commands: each adds one operation to the disk's plan, after checking the whole plan still folds.
 import { randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import type { CommandArgs, CommandResult } from '../../../sdk/index.js';
 import { ShadowError } from '../../../sdk/index.js';
 import { foldPlan, type FoldOptions } from '../ops/layout-fold.js';
@@ -29,6 +30,16 @@ export function positional(args: CommandArgs, index: number, what: string): stri
   return value;
 }
 
+/** The disk argument as the kernel names it: plans, journals and partition nodes are keyed by that name. */
+export function diskArg(args: CommandArgs): string {
+  const disk = positional(args, 0, 'the disk (a block device or an image file)');
+  try {
+    return realpathSync(disk);
+  } catch {
+    throw new ShadowError('NOT_FOUND', `Cannot find the disk '${disk}'; give a block device like /dev/sdb or an image file`);
+  }
+}
+
 export function partitionNumber(args: CommandArgs, index: number): number {
   const text = positional(args, index, 'the partition number');
   const n = Number(text);
@@ -47,7 +58,7 @@ export function currentPlan(services: PartServices, disk: string, args: CommandA
 }
 
 function queue(services: PartServices, args: CommandArgs, make: (geometry: DiskGeometry, before: Layout | null) => Operation): CommandResult {
-  const disk = positional(args, 0, 'the disk (a block device or an image file)');
+  const disk = diskArg(args);
   const plan = currentPlan(services, disk, args);
   const before = foldPlan(plan.base, plan.operations, plan.geometry, FOLD_OPTIONS);
   const next = pushOperation(plan, make(plan.geometry, before));
@@ -113,18 +124,18 @@ export const queueCommands = (services: PartServices) => ({
   undo: (args: CommandArgs) => editPlan(services, args, undo),
   redo: (args: CommandArgs) => editPlan(services, args, redo),
   show: (args: CommandArgs) => {
-    const plan = currentPlan(services, positional(args, 0, 'the disk'), args);
+    const plan = currentPlan(services, diskArg(args), args);
     return planResult(plan, foldPlan(plan.base, plan.operations, plan.geometry, FOLD_OPTIONS));
   },
   clear: (args: CommandArgs) => {
-    const disk = positional(args, 0, 'the disk');
+    const disk = diskArg(args);
     const removed = services.plans.clear(disk);
     return { data: { disk, cleared: removed }, text: removed ? `Cleared the plan for ${disk}` : `There was no plan for ${disk}` };
   },
 });
 
 function editPlan(services: PartServices, args: CommandArgs, edit: (plan: Plan) => Plan): CommandResult {
-  const disk = positional(args, 0, 'the disk');
+  const disk = diskArg(args);
   const plan = services.plans.load(disk);
   if (!plan) throw new ShadowError('INVALID_ARGUMENT', `There is no plan for ${disk}`);
   const next = edit(plan);

@@ -15,11 +15,20 @@ import { syncKernelPartitions } from './kernel-sync.js';
 import type { PartServices } from './part-services.js';
 import { probeFilesystem, withPartitionDevice } from './partition-device.js';
 import { layoutTable } from './plan-view.js';
-import { imageSectorSize, partitionNumber, positional } from './queue-commands.js';
+import { diskArg, imageSectorSize, partitionNumber, positional } from './queue-commands.js';
+
+/** The table as it is, or 'none' when an interrupted write left it unreadable (recovery must still be possible). */
+function readDiskTableOrNone(handle: DiskHandle): { layout: ReturnType<typeof readDiskTable>['layout'] } {
+  try {
+    return readDiskTable(handle.read, handle.geometry);
+  } catch {
+    return { layout: null };
+  }
+}
 
 export const tableCommands = (services: PartServices) => ({
   show(args: CommandArgs): CommandResult {
-    const disk = positional(args, 0, 'the disk');
+    const disk = diskArg(args);
     const { geometry, table } = services.inspect(disk, imageSectorSize(args));
     const pending = services.plans.load(disk)?.operations.length ?? 0;
     const data = { disk, table: table.kind, geometry, tableRanges: table.tableRanges, warnings: table.warnings, damaged: table.damaged, pendingOperations: pending, layout: table.layout && layoutToJson(table.layout), sfdiskDump: table.layout && sfdiskDump(table.layout, disk) };
@@ -32,14 +41,14 @@ export const tableCommands = (services: PartServices) => ({
   },
 
   async repair(args: CommandArgs, run: RunContext): Promise<CommandResult> {
-    const disk = positional(args, 0, 'the disk');
+    const disk = diskArg(args);
     using handle = DiskHandle.open(disk, args.options['dry-run'] === true ? 'r' : 'r+', imageSectorSize(args));
     const current = readDiskTable(handle.read, handle.geometry);
     const writes = repairWrites(current, handle.geometry);
     if (writes.length === 0) return { data: { disk, repaired: [] }, text: `Both GPT copies of ${disk} are good; nothing to repair` };
     if (args.options['dry-run'] === true) return { data: { disk, dryRun: true, wouldRepair: current.damaged }, text: `Dry run: would rewrite the damaged ${current.damaged.join(' and ')} of ${disk}` };
     if (args.options['yes'] !== true && !(await run.confirm?.(`Rewrite the damaged ${current.damaged.join(' and ')} of ${disk} from the good copy?`))) {
-      throw new ShadowError('INVALID_ARGUMENT', 'Not repaired: confirm with --yes (or answer yes on a terminal)');
+      throw new ShadowError('ABORTED', 'Not repaired: confirm with --yes (or answer yes on a terminal)');
     }
     handle.write(writes);
     const after = readDiskTable(handle.read, handle.geometry);
@@ -47,7 +56,7 @@ export const tableCommands = (services: PartServices) => ({
   },
 
   backup(args: CommandArgs): CommandResult {
-    const disk = positional(args, 0, 'the disk');
+    const disk = diskArg(args);
     const file = positional(args, 1, 'the backup file to write');
     using handle = DiskHandle.open(disk, 'r', imageSectorSize(args));
     const table = readDiskTable(handle.read, handle.geometry);
@@ -57,7 +66,7 @@ export const tableCommands = (services: PartServices) => ({
   },
 
   async restoreTable(args: CommandArgs, run: RunContext): Promise<CommandResult> {
-    const disk = positional(args, 0, 'the disk');
+    const disk = diskArg(args);
     const file = positional(args, 1, 'the backup file');
     const { header, writes } = parseTableBackup(readFileSync(file), file);
     using handle = DiskHandle.open(disk, 'r+', header.geometry.sectorSize);
@@ -68,7 +77,7 @@ export const tableCommands = (services: PartServices) => ({
     const before = readDiskTable(handle.read, handle.geometry);
     refuseBusy(info, before.layout?.partitions ?? []);
     if (args.options['yes'] !== true && !(await run.confirm?.(`Overwrite the partition table of ${disk} with ${file}?`))) {
-      throw new ShadowError('INVALID_ARGUMENT', 'Not restored: confirm with --yes (or answer yes on a terminal)');
+      throw new ShadowError('ABORTED', 'Not restored: confirm with --yes (or answer yes on a terminal)');
     }
     handle.write(writes);
     const after = readDiskTable(handle.read, handle.geometry);
@@ -77,7 +86,7 @@ export const tableCommands = (services: PartServices) => ({
   },
 
   async check(args: CommandArgs, run: RunContext): Promise<CommandResult> {
-    const disk = positional(args, 0, 'the disk');
+    const disk = diskArg(args);
     const number = partitionNumber(args, 1);
     const { geometry, table, isBlockDevice } = services.inspect(disk, imageSectorSize(args));
     const partition = table.layout?.partitions.find((p) => p.number === number);
@@ -90,29 +99,52 @@ export const tableCommands = (services: PartServices) => ({
     });
   },
 
-  /** Finishes or rolls back an interrupted apply, from its journal. */
+  /** Finishes or rolls back an interrupted apply, from its journal, after checking the disk is still that disk. */
   async recover(args: CommandArgs, run: RunContext): Promise<CommandResult> {
-    const disk = positional(args, 0, 'the disk');
+    const disk = diskArg(args);
     const journal = services.journals.load(disk);
     if (!journal) return { data: { disk, recovered: false }, text: `No interrupted apply on ${disk}` };
-    using handle = DiskHandle.open(disk, 'r+', journal.target.geometry.sectorSize);
-    if (journal.state === 'started' || journal.state === 'backup-saved') {
-      // The table may be half written: put back every sector from before the apply.
-      const { writes } = parseTableBackup(readFileSync(journal.backupFile), journal.backupFile);
-      handle.write(writes);
-      services.journals.remove(disk);
-      return { data: { disk, recovered: true, action: 'rolled-back', backupFile: journal.backupFile }, text: `Rolled back the interrupted apply on ${disk} from ${journal.backupFile}` };
+    const dryRun = args.options['dry-run'] === true;
+    using handle = DiskHandle.open(disk, dryRun ? 'r' : 'r+', journal.target.geometry.sectorSize);
+    if (handle.geometry.sectorCount !== journal.target.geometry.sectorCount || handle.geometry.sectorSize !== journal.target.geometry.sectorSize) {
+      throw new ShadowError('PLAN_STALE', `${disk} has ${handle.geometry.sectorCount} sectors of ${handle.geometry.sectorSize} bytes, but the interrupted apply was on a disk of ${journal.target.geometry.sectorCount} of ${journal.target.geometry.sectorSize}; is this the same disk? Nothing was written`);
     }
-    const target = layoutFromJson(journal.target, 'the journal');
+    const current = readDiskTableOrNone(handle);
+    const rollBack = journal.state === 'started' || journal.state === 'backup-saved';
+    const target = layoutFromJson(journal.target, `the apply journal of ${disk}`);
+    if (!rollBack && JSON.stringify(current.layout && layoutToJson(current.layout)) !== JSON.stringify(journal.target)) {
+      throw new ShadowError('PLAN_STALE', `${disk} no longer holds the table the interrupted apply wrote; it was changed since. Nothing was written; inspect it with 'shadowdisk part show ${disk}'`);
+    }
+    const steps = journal.dataSteps.map((s) => {
+      const number = (s.operation as { number: number }).number;
+      const partition = target.partitions.find((p) => p.number === number);
+      if (!partition) throw new ShadowError('IMAGE_CORRUPT', `The apply journal of ${disk} names partition ${number}, which its own target layout does not have`);
+      return { operation: s.operation as never, partition };
+    });
+    refuseBusy(await describePath(disk), rollBack ? (current.layout?.partitions ?? []) : steps.filter((_, i) => !journal.dataSteps[i]!.done).map((s) => s.partition));
+    const action = rollBack ? 'rolled-back' : 'rolled-forward';
+    const what = rollBack ? `put back the table sectors saved in ${journal.backupFile}` : `finish the ${steps.length} data step(s) left`;
+    if (dryRun) return { data: { disk, dryRun: true, action, state: journal.state }, text: `Dry run: would ${what} on ${disk}` };
+    if (args.options['yes'] !== true && !(await run.confirm?.(`An apply on ${disk} was interrupted at '${journal.state}'. ${what[0]!.toUpperCase()}${what.slice(1)}?`))) {
+      throw new ShadowError('ABORTED', 'Not recovered: confirm with --yes (or answer yes on a terminal)');
+    }
+    if (rollBack) {
+      const { header, writes } = parseTableBackup(readFileSync(journal.backupFile), journal.backupFile);
+      if (header.geometry.sectorCount !== handle.geometry.sectorCount || header.geometry.sectorSize !== handle.geometry.sectorSize) {
+        throw new ShadowError('SIZE_MISMATCH', `The table backup ${journal.backupFile} is of another disk's geometry; nothing was written`);
+      }
+      handle.write(writes);
+      if (handle.isBlockDevice) {
+        const restored = readDiskTable(handle.read, handle.geometry);
+        if (restored.layout) await syncKernelPartitions(disk, restored.layout);
+      }
+      services.journals.remove(disk);
+      return { data: { disk, recovered: true, action, backupFile: journal.backupFile }, text: `Rolled back the interrupted apply on ${disk} from ${journal.backupFile}` };
+    }
     if (handle.isBlockDevice) await syncKernelPartitions(disk, target);
-    const { dataSteps: steps } = journal;
-    await runDataSteps(services, {
-      disk, isBlockDevice: handle.isBlockDevice, geometry: target.geometry, target,
-      steps: steps.map((s) => ({ operation: s.operation as never, partition: target.partitions.find((p) => p.number === (s.operation as { number: number }).number)! })),
-      journal,
-    }, run, 0);
+    await runDataSteps(services, { disk, isBlockDevice: handle.isBlockDevice, geometry: target.geometry, target, steps, journal }, run, 0);
     services.journals.remove(disk);
     services.plans.clear(disk);
-    return { data: { disk, recovered: true, action: 'rolled-forward' }, text: `Finished the interrupted apply on ${disk}` };
+    return { data: { disk, recovered: true, action }, text: `Finished the interrupted apply on ${disk}` };
   },
 });
