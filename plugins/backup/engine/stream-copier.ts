@@ -39,23 +39,20 @@ export async function copyBlockStream(stream: StreamManifest, parent: StreamSegm
   const segments: StreamSegments = { hashes: new Uint8Array(count * SEGMENT_HASH_BYTES), stored: new Uint8Array(Math.ceil(count / 8)) };
   const builder = new ChunkBuilder(stream.id, context.chunkSize, context.emit);
   const groups = bySegment(includedRanges(stream), stream.startBytes, context.segmentBytes);
-  for (let i = 0; i < groups.length; ) {
+  const windows = windowsOf(groups);
+  const read = (w: Window) => {
+    const buffer = new Uint8Array(w.end - w.start);
+    return context.source.readInto(buffer, w.start).then(() => buffer);
+  };
+  // Double buffering: the next window is being read while this one is hashed and packed.
+  let next = windows.length > 0 ? read(windows[0]!) : undefined;
+  for (const [w, window] of windows.entries()) {
     context.signal.throwIfAborted();
-    // A window: consecutive segments with used data, read in one request.
-    const spanStart = groups[i]!.ranges[0]!.offsetBytes;
-    let j = i;
-    let spanEnd = endOf(groups[i]!.ranges);
-    while (j + 1 < groups.length) {
-      const next = groups[j + 1]!;
-      const nextEnd = endOf(next.ranges);
-      if (nextEnd - spanStart > WINDOW_BYTES || next.ranges[0]!.offsetBytes - spanEnd > MAX_READ_GAP) break;
-      spanEnd = nextEnd;
-      j++;
-    }
-    const window = new Uint8Array(spanEnd - spanStart);
-    await context.source.readInto(window, spanStart);
-    for (const group of groups.slice(i, j + 1)) {
-      const pieces = group.ranges.map((r) => window.subarray(r.offsetBytes - spanStart, r.offsetBytes - spanStart + r.lengthBytes));
+    const data = await next!;
+    next = w + 1 < windows.length ? read(windows[w + 1]!) : undefined;
+    next?.catch(() => undefined);
+    for (const group of window.groups) {
+      const pieces = group.ranges.map((r) => data.subarray(r.offsetBytes - window.start, r.offsetBytes - window.start + r.lengthBytes));
       const hash = hashSegment(context.key, group.ranges.map((r) => ({ offsetBytes: r.offsetBytes - stream.startBytes, lengthBytes: r.lengthBytes })), pieces);
       segments.hashes.set(hash, group.segment * SEGMENT_HASH_BYTES);
       const before = parent?.hashes.subarray(group.segment * SEGMENT_HASH_BYTES, (group.segment + 1) * SEGMENT_HASH_BYTES);
@@ -63,10 +60,32 @@ export async function copyBlockStream(stream: StreamManifest, parent: StreamSegm
       segments.stored[group.segment >> 3]! |= 1 << (group.segment & 7);
       for (const piece of pieces) await builder.push(piece);
     }
-    i = j + 1;
   }
   await builder.flush();
   return { segments, packedBytes: builder.bytesPacked };
+}
+
+interface Window {
+  start: number;
+  end: number;
+  groups: { segment: number; ranges: SourceRange[] }[];
+}
+
+/** Consecutive segments with used data, each window read in one request. */
+function windowsOf(groups: readonly { segment: number; ranges: SourceRange[] }[]): Window[] {
+  const out: Window[] = [];
+  for (const group of groups) {
+    const start = group.ranges[0]!.offsetBytes;
+    const end = endOf(group.ranges);
+    const last = out.at(-1);
+    if (last && end - last.start <= WINDOW_BYTES && start - last.end <= MAX_READ_GAP) {
+      last.end = end;
+      last.groups.push(group);
+    } else {
+      out.push({ start, end, groups: [group] });
+    }
+  }
+  return out;
 }
 
 function endOf(ranges: readonly SourceRange[]): number {
