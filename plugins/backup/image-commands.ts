@@ -155,6 +155,8 @@ export const imageCommands = (ctx: PluginContext) => ({
     if (plan.manifest.source.kind === 'disk') await wipeTableAreas(target, plan.targetBytes, plan.isBlockDevice);
     const written = await writeChain(chain.links, plan, run);
     const repaired = await moveBackupGpt(ctx, plan.manifest.table?.kind, plan.targetBytes > plan.manifest.source.sizeBytes, target);
+    // The kernel still describes the target's old partitions: bring its nodes in line with the restored table.
+    if (plan.isBlockDevice && plan.manifest.source.kind === 'disk') await ctx.commands.executeCommand('shadowdisk.partition.part-rescan', { positionals: [target] });
     return {
       data: { image: path, target, chain: chain.links.map((l) => l.path), bytesWritten: written, gptBackupMoved: repaired },
       text: `Restored ${formatBytes(written)} from ${path}${chain.links.length > 1 ? ` and its ${chain.links.length - 1} parent image(s)` : ''} onto ${target}${repaired ? '; moved the backup GPT to the end of the larger disk' : ''}`,

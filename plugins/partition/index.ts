@@ -23,7 +23,7 @@ export function activate(ctx: PluginContext): void {
     show: table.show, 'create-table': queue.createTable, create: queue.create, delete: queue.delete, set: queue.set,
     format: queue.format, label: queue.label, check: table.check, plan: queue.show, 'plan-show': queue.show, 'plan-clear': queue.clear,
     undo: queue.undo, redo: queue.redo, apply: (args, run) => applyCommand(services, args, run), repair: table.repair,
-    backup: table.backup, 'restore-table': table.restoreTable, recover: table.recover,
+    backup: table.backup, 'restore-table': table.restoreTable, recover: table.recover, rescan: table.rescan,
   } satisfies Record<string, Parameters<PluginContext['commands']['registerCommand']>[1]>;
   for (const [key, handler] of Object.entries(handlers)) ctx.commands.registerCommand(`shadowdisk.partition.part-${key}`, handler);
 }

@@ -117,6 +117,21 @@ describe('image backup and restore', () => {
     });
   }, 120_000);
 
+  it('restores a disk onto a loop device and brings the kernel partition nodes in line with the restored table', async () => {
+    await using disk = await makeDisk({ table: 'gpt', sizeMiB: 96, partitions: [{ number: 1, line: ',40MiB,L', fs: 'ext4' }, { number: 2, line: ',40MiB,L', fs: 'ext4' }] });
+    await withHost(async (host, scratch) => {
+      const file = join(scratch, 'disk.sdimg');
+      await image(host, 'backup', [disk.path, file]);
+      await using target = await sparseImage(128 * MiB);
+      await using loop = await loopDevice(target.path);
+      const result = await image(host, 'restore', [file, loop.path], { yes: true });
+      expect(result.data).toMatchObject({ gptBackupMoved: true });
+      expect((await run('e2fsck', ['-fn', `${loop.path}p2`], { allowFailure: true })).code).toBe(0);
+      expect((await run('blkid', ['-p', '-s', 'LABEL', '-o', 'value', `${loop.path}p2`])).stdout.trim()).toBe('part2');
+      expect((await run('sgdisk', ['-v', loop.path])).stdout).toContain('No problems found');
+    });
+  }, 120_000);
+
   it('refuses to back up a source mounted read-write and to restore onto a mounted target', async () => {
     await using disk = await sparseImage(64 * MiB);
     await using loop = await loopDevice(disk.path);

@@ -1,17 +1,15 @@
 // `part apply`: re-read the disk, refuse a stale plan or busy targets, back up the table sectors, journal each step,
 // write the table, tell the kernel, then run the data steps (mkfs, labels).
-import { closeSync, fsyncSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CommandArgs, CommandResult, RunContext } from '../../../sdk/index.js';
 import { ShadowError } from '../../../sdk/index.js';
 import { describePath } from '../block-devices.js';
 import { DiskHandle } from '../io/disk-handle.js';
 import type { ApplyJournal } from '../ops/apply-journal.js';
-import { captureTableBackup } from '../ops/table-backup.js';
 import { layoutToJson } from '../ops/layout-json.js';
 import { changesTable, describeOperation } from '../ops/operation.js';
 import { readDiskTable, rangesOf, writesForLayout } from '../table/partition-table.js';
 import { fingerprintOf, type PartServices } from './part-services.js';
+import { saveTableBackup } from './table-backup-file.js';
 import { affectedPartitions, dataSteps, refuseBusy } from './apply-checks.js';
 import { runDataSteps } from './data-steps.js';
 import { diskArg, imageSectorSize, FOLD_OPTIONS } from './queue-commands.js';
@@ -63,10 +61,7 @@ export async function applyCommand(services: PartServices, args: CommandArgs, ru
   // 1. Back up every sector we are about to overwrite, plus the current table, before touching the disk.
   const total = 3 + steps.length;
   run.progress({ phase: 'backup', done: 0, total });
-  mkdirSync(services.backupDir, { recursive: true, mode: 0o700 });
-  const backupFile = join(services.backupDir, `${disk.replace(/\W+/g, '_')}-${new Date().toISOString().replace(/[:.]/g, '-')}.bin`);
-  writeFileSync(backupFile, captureTableBackup(disk, geometry, handle.read, mergeRanges([...current.tableRanges, ...rangesOf(writes, geometry)])), { mode: 0o600, flush: true });
-  fsyncDirectory(services.backupDir);
+  const backupFile = saveTableBackup(services.backupDir, handle, current, writes);
   const journal: ApplyJournal = { version: 1, disk, startedAt: new Date().toISOString(), state: 'backup-saved', backupFile, target: layoutToJson(target), dataSteps: steps.map((s) => ({ operation: { ...s.operation, number: s.partition.number }, done: false })) };
   services.journals.save(journal);
 
@@ -90,24 +85,4 @@ export async function applyCommand(services: PartServices, args: CommandArgs, ru
     data: { disk, applied: plan.operations.length, backupFile, kernel, layout: after.layout && layoutToJson(after.layout) },
     text: `Applied ${plan.operations.length} operation(s) to ${disk}; the previous table is saved in ${backupFile}\n\n${after.layout ? layoutTable(after.layout, disk) : 'No partition table'}`,
   };
-}
-
-function fsyncDirectory(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function mergeRanges(ranges: readonly { lba: number; count: number }[]): { lba: number; count: number }[] {
-  const sorted = [...ranges].sort((a, b) => a.lba - b.lba);
-  const out: { lba: number; count: number }[] = [];
-  for (const r of sorted) {
-    const last = out.at(-1);
-    if (last && r.lba <= last.lba + last.count) last.count = Math.max(last.count, r.lba + r.count - last.lba);
-    else out.push({ ...r });
-  }
-  return out;
 }

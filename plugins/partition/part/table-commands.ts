@@ -10,6 +10,7 @@ import { sfdiskDump } from '../ops/sfdisk-dump.js';
 import { captureTableBackup, parseTableBackup } from '../ops/table-backup.js';
 import { readDiskTable, repairWrites } from '../table/partition-table.js';
 import { refuseBusy } from './apply-checks.js';
+import { saveTableBackup } from './table-backup-file.js';
 import { runDataSteps } from './data-steps.js';
 import { syncKernelPartitions } from './kernel-sync.js';
 import type { PartServices } from './part-services.js';
@@ -18,7 +19,7 @@ import { layoutTable } from './plan-view.js';
 import { diskArg, imageSectorSize, partitionNumber, positional } from './queue-commands.js';
 
 /** The table as it is, or 'none' when an interrupted write left it unreadable (recovery must still be possible). */
-function readDiskTableOrNone(handle: DiskHandle): { layout: ReturnType<typeof readDiskTable>['layout'] } {
+function readDiskTableOrNone(handle: DiskHandle): { layout: ReturnType<typeof readDiskTable>['layout']; tableRanges?: ReturnType<typeof readDiskTable>['tableRanges'] } {
   try {
     return readDiskTable(handle.read, handle.geometry);
   } catch {
@@ -50,9 +51,10 @@ export const tableCommands = (services: PartServices) => ({
     if (args.options['yes'] !== true && !(await run.confirm?.(`Rewrite the damaged ${current.damaged.join(' and ')} of ${disk} from the good copy?`))) {
       throw new ShadowError('ABORTED', 'Not repaired: confirm with --yes (or answer yes on a terminal)');
     }
+    const backupFile = saveTableBackup(services.backupDir, handle, current, writes);
     handle.write(writes);
     const after = readDiskTable(handle.read, handle.geometry);
-    return { data: { disk, repaired: current.damaged, warnings: after.warnings }, text: `Rewrote the ${current.damaged.join(' and ')} of ${disk} from the good copy` };
+    return { data: { disk, repaired: current.damaged, warnings: after.warnings, backupFile }, text: `Rewrote the ${current.damaged.join(' and ')} of ${disk} from the good copy; the sectors it replaced are saved in ${backupFile}` };
   },
 
   backup(args: CommandArgs): CommandResult {
@@ -74,15 +76,19 @@ export const tableCommands = (services: PartServices) => ({
       throw new ShadowError('SIZE_MISMATCH', `${file} was taken from a disk of ${header.geometry.sectorCount} sectors of ${header.geometry.sectorSize} bytes; ${disk} has ${handle.geometry.sectorCount} of ${handle.geometry.sectorSize}. Nothing was written`);
     }
     const info = await describePath(disk);
-    const before = readDiskTable(handle.read, handle.geometry);
+    const before = readDiskTableOrNone(handle);
     refuseBusy(info, before.layout?.partitions ?? []);
+    if (args.options['dry-run'] === true) {
+      return { data: { disk, file, dryRun: true, ranges: header.ranges }, text: `Dry run: ${file} is intact and fits ${disk}; restoring would write ${header.ranges.length} sector range(s)` };
+    }
     if (args.options['yes'] !== true && !(await run.confirm?.(`Overwrite the partition table of ${disk} with ${file}?`))) {
       throw new ShadowError('ABORTED', 'Not restored: confirm with --yes (or answer yes on a terminal)');
     }
+    const backupFile = saveTableBackup(services.backupDir, handle, { tableRanges: before.tableRanges ?? [] }, writes);
     handle.write(writes);
     const after = readDiskTable(handle.read, handle.geometry);
     if (handle.isBlockDevice && after.layout) await syncKernelPartitions(disk, after.layout);
-    return { data: { disk, file, table: after.kind, layout: after.layout && layoutToJson(after.layout) }, text: `Restored the table of ${disk} from ${file}` };
+    return { data: { disk, file, table: after.kind, layout: after.layout && layoutToJson(after.layout), backupFile }, text: `Restored the table of ${disk} from ${file}; the table it replaced is saved in ${backupFile}` };
   },
 
   async check(args: CommandArgs, run: RunContext): Promise<CommandResult> {
@@ -97,6 +103,14 @@ export const tableCommands = (services: PartServices) => ({
       const result = await handlerForType(type).check(device, type, run);
       return { data: { disk, partition: number, type, ...result }, text: `${type} on partition ${number}: ${result.clean ? 'clean' : 'NOT clean'} (${result.tool}, exit ${result.exitCode})\n${result.output}` };
     });
+  },
+
+  async rescan(args: CommandArgs): Promise<CommandResult> {
+    const disk = diskArg(args);
+    const { table, isBlockDevice } = services.inspect(disk, imageSectorSize(args));
+    if (!isBlockDevice) throw new ShadowError('INVALID_ARGUMENT', `${disk} is an image file; only block devices have partition nodes`);
+    const changes = table.layout ? await syncKernelPartitions(disk, table.layout) : { added: [], removed: [] };
+    return { data: { disk, ...changes }, text: `Kernel partitions of ${disk}: added ${changes.added.join(', ') || 'none'}, removed ${changes.removed.join(', ') || 'none'}` };
   },
 
   /** Finishes or rolls back an interrupted apply, from its journal, after checking the disk is still that disk. */
