@@ -1,6 +1,7 @@
 // The apply journal: written (and fsynced) before each step of an apply, so an interrupted apply is found at the next
 // start and rolled back (table not yet written) or finished (table written, data steps left).
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
+import { readStateFile, writeStateFileDurably } from './durable-json.js';
 import { join } from 'node:path';
 import { ShadowError } from '../../../sdk/index.js';
 import type { LayoutJson } from './layout-json.js';
@@ -27,24 +28,9 @@ export class JournalStore {
     return join(this.dir, `${disk.replace(/^\//, '').replace(/[^A-Za-z0-9._-]/g, '_')}.json`);
   }
 
-  /** Durably replaces the journal of a disk: write a temp file, fsync it, rename it, fsync the folder. */
+  /** Durably replaces the journal of a disk, so the state it names is on disk before the work after it starts. */
   save(journal: ApplyJournal): void {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const path = this.pathOf(journal.disk);
-    const fd = openSync(`${path}.tmp`, 'w', 0o600);
-    try {
-      writeSync(fd, `${JSON.stringify(journal, null, 2)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(`${path}.tmp`, path);
-    const dirFd = openSync(this.dir, 'r');
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
+    writeStateFileDurably(this.pathOf(journal.disk), journal);
   }
 
   load(disk: string): ApplyJournal | undefined {
@@ -67,19 +53,14 @@ export class JournalStore {
   }
 
   private read(path: string): ApplyJournal | undefined {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw ShadowError.from(error, 'IO_ERROR');
-    }
+    const text = readStateFile(path);
+    if (text === undefined) return undefined;
     try {
       const journal = JSON.parse(text) as ApplyJournal;
       if (journal.version !== 1) throw new Error(`version ${String(journal.version)}`);
       return journal;
     } catch (error) {
-      throw new ShadowError('IMAGE_CORRUPT', `The apply journal ${path} is unreadable (${(error as Error).message}); the table backup next to it can still be restored with 'shadowdisk part restore-table'`);
+      throw new ShadowError('RECOVERY_NEEDED', `The apply journal ${path} is unreadable (${(error as Error).message}); the table backup next to it can still be restored with 'shadowdisk part restore-table'`);
     }
   }
 }

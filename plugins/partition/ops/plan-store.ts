@@ -1,5 +1,6 @@
 // A plan per disk, kept in the state directory: the base it was made against, the queued operations and the redo stack.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { readStateFile, writeStateFileDurably } from './durable-json.js';
 import { join } from 'node:path';
 import { ShadowError } from '../../../sdk/index.js';
 import type { DiskGeometry, Layout } from '../table/layout.js';
@@ -35,13 +36,8 @@ export class PlanStore {
 
   load(disk: string): Plan | undefined {
     const path = this.pathOf(disk);
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw ShadowError.from(error, 'IO_ERROR');
-    }
+    const text = readStateFile(path);
+    if (text === undefined) return undefined;
     let file: PlanFile;
     try {
       file = JSON.parse(text) as PlanFile;
@@ -53,15 +49,11 @@ export class PlanStore {
   }
 
   save(plan: Plan): void {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const file: PlanFile = {
       version: 1, disk: plan.disk, geometry: plan.geometry, baseFingerprint: plan.baseFingerprint, base: plan.base && layoutToJson(plan.base),
       operations: [...plan.operations], redo: [...plan.redo],
     };
-    const path = this.pathOf(plan.disk);
-    // Write-then-rename, so a crash never leaves half a plan.
-    writeFileSync(`${path}.tmp`, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-    renameSync(`${path}.tmp`, path);
+    writeStateFileDurably(this.pathOf(plan.disk), file);
   }
 
   clear(disk: string): boolean {
