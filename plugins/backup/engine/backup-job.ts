@@ -10,7 +10,7 @@ import type { BackupManifest } from './backup-manifest.js';
 import { ChunkPool } from './chunk-pool.js';
 import { openChain, sameLayout } from './image-chain.js';
 import { mountsOf } from './mount-state.js';
-import { encodeSegmentDoc, SEGMENT_BYTES, type StreamSegments } from './segments.js';
+import { encodeSegmentDoc, SEGMENT_BYTES, segmentKeyObject, type StreamSegments } from './segments.js';
 import { planBackup } from './source-planner.js';
 import { SourceReader } from './source-reader.js';
 import { copyBlockStream, copyExtentStream, type CopyContext } from './stream-copier.js';
@@ -71,13 +71,19 @@ export async function runBackup(ctx: PluginContext, options: BackupOptions, run:
   let index = 0;
   let stored = 0;
   let read = 0;
+  // Writes are queued behind each other by the writer; wait only when several are outstanding, so reading, encoding
+  // and writing overlap instead of taking turns.
+  const writes: Promise<void>[] = [];
   const drainOne = async () => {
     const encoded = await inFlight.shift()!;
-    await writer.appendEncoded(encoded);
+    const write = writer.appendEncoded(encoded);
+    write.catch(() => undefined);
+    writes.push(write);
+    if (writes.length > 4) await writes.shift();
     stored += encoded.plainLength;
   };
   const context: CopyContext = {
-    source, chunkSize: writer.chunkSizeBytes, segmentBytes: SEGMENT_BYTES, key: segmentKey, signal: run.signal,
+    source, chunkSize: writer.chunkSizeBytes, segmentBytes: SEGMENT_BYTES, key: segmentKeyObject(segmentKey), signal: run.signal,
     emit: async (streamId, offsetBytes, plain) => {
       const encoding = pool.encode({ index: index++, streamId, offsetBytes }, plain);
       // Handled when drained; until then a failure must not count as an unhandled rejection.
@@ -103,9 +109,10 @@ export async function runBackup(ctx: PluginContext, options: BackupOptions, run:
       await context.emit(manifest.segments!.stream, offset, doc.slice(offset, offset + writer.chunkSizeBytes));
     }
     while (inFlight.length > 0) await drainOne();
+    await Promise.all(writes);
   } catch (error) {
     // Let every encode settle before the pool goes away, so no worker reply lands on a closed port.
-    await Promise.allSettled(inFlight);
+    await Promise.allSettled([...inFlight, ...writes]);
     throw error;
   }
   const result = await writer.finish();

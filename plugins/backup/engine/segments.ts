@@ -1,7 +1,7 @@
 // Segments: the unit of change detection between a backup and its parent. Each filesystem stream is cut into
 // fixed-size pieces of the disk; an image records a keyed hash of each piece (of which blocks are used and their bytes)
 // and which pieces it stores. A child stores only the pieces whose hash differs from its parent's.
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { ShadowError } from '../../../sdk/index.js';
 import type { ImageReader } from '../image/index.js';
 import type { BackupManifest } from './backup-manifest.js';
@@ -27,11 +27,16 @@ export function segmentCount(streamSizeBytes: number, segmentBytes: number): num
 }
 
 /** HMAC over where the used bytes lie in the segment and what they are, so a change of either changes the hash. */
-export function hashSegment(key: Uint8Array, ranges: readonly SourceRange[], data: readonly Uint8Array[]): Uint8Array {
+export function hashSegment(key: KeyObject, ranges: readonly SourceRange[], data: readonly Uint8Array[]): Uint8Array {
   const mac = createHmac('sha256', key);
   for (const r of ranges) mac.update(`${r.offsetBytes}+${r.lengthBytes};`);
   for (const d of data) mac.update(d);
   return mac.digest().subarray(0, SEGMENT_HASH_BYTES);
+}
+
+/** The segment key as a KeyObject, made once per backup rather than once per segment. */
+export function segmentKeyObject(key: Uint8Array): KeyObject {
+  return createSecretKey(key);
 }
 
 export function isStored(segments: StreamSegments, index: number): boolean {

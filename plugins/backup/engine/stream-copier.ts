@@ -1,5 +1,6 @@
 // Reads a stream's used data segment by segment in large windows, hashes each segment, and packs the segments that
 // changed since the parent (all of them without a parent) into chunks.
+import type { KeyObject } from 'node:crypto';
 import type { StreamManifest } from './backup-manifest.js';
 import { ChunkBuilder } from './chunk-builder.js';
 import { bySegment, includedRanges, type SourceRange } from './packed-stream.js';
@@ -14,7 +15,7 @@ export interface CopyContext {
   source: SourceReader;
   chunkSize: number;
   segmentBytes: number;
-  key: Uint8Array;
+  key: KeyObject;
   emit: (streamId: number, offsetBytes: number, plain: Uint8Array) => Promise<void>;
   signal: AbortSignal;
 }
