@@ -1,7 +1,7 @@
 // Loop devices made with losetup (an independent tool, not our native code); detached on dispose only if still ours.
 import { readdir, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { run } from './run.js';
+import { run, runUntilDone } from './run.js';
 
 export interface LoopOptions {
   offsetBytes?: number;
@@ -48,18 +48,9 @@ export async function loopDevice(file: string, options: LoopOptions = {}): Promi
       // Someone else may have detached it and reused the number: only detach our own attachment.
       if ((await loopBackingFile(path)) !== backingFile) return;
       await removePartitionNodes(path);
-      await detachWithRetry(path);
+      await runUntilDone('losetup', ['--detach', path], `detach loop device ${path}`);
     },
   };
-}
-
-async function detachWithRetry(path: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    const { code, stderr } = await run('losetup', ['--detach', path], { allowFailure: true });
-    if (code === 0) return;
-    if (attempt >= 20) throw new Error(`Cannot detach loop device ${path}: ${stderr.trim()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Partition nodes the kernel has for a loop device (added by BLKPG or partx: this kernel scans no tables itself). */

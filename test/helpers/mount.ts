@@ -2,7 +2,7 @@
 import { mkdtemp, readFile, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from './run.js';
+import { run, runUntilDone } from './run.js';
 
 export interface Mount extends AsyncDisposable {
   readonly mountpoint: string;
@@ -36,7 +36,7 @@ export async function mount(source: string, options: { type?: string; options?: 
 }
 
 /** A handle for a mount the test made some other way (a FUSE server): unmounts it if it is still there. */
-export function ownedMount(mountpoint: string, source: string, unmount: (mp: string) => Promise<void> = umountWithRetry): Mount {
+export function ownedMount(mountpoint: string, source: string, unmount: (mp: string) => Promise<void> = (mp) => runUntilDone('umount', [mp], `unmount ${mp}`)): Mount {
   let released = false;
   return {
     mountpoint,
@@ -48,13 +48,4 @@ export function ownedMount(mountpoint: string, source: string, unmount: (mp: str
       await rmdir(mountpoint).catch(() => undefined);
     },
   };
-}
-
-async function umountWithRetry(mountpoint: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    const { code, stderr } = await run('umount', [mountpoint], { allowFailure: true });
-    if (code === 0) return;
-    if (attempt >= 20) throw new Error(`Cannot unmount ${mountpoint}: ${stderr.trim()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

@@ -19,3 +19,13 @@ export function run(command: string, args: readonly string[], options: { input?:
     if (options.input !== undefined) child.stdin?.end(options.input);
   });
 }
+
+/** Runs a command until it succeeds (a device or mount can stay busy for a moment after its last user), 2 s at most. */
+export async function runUntilDone(command: string, args: readonly string[], what: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const { code, stderr } = await run(command, args, { allowFailure: true });
+    if (code === 0) return;
+    if (attempt >= 20) throw new Error(`Cannot ${what}: ${stderr.trim()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

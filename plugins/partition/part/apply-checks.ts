@@ -3,7 +3,7 @@ import { ShadowError } from '../../../sdk/index.js';
 import type { DiskInfo } from '../block-devices.js';
 import { foldOperation } from '../ops/layout-fold.js';
 import type { Operation } from '../ops/operation.js';
-import { FOLD_OPTIONS } from './queue-commands.js';
+import { FOLD_OPTIONS } from './args.js';
 import type { DiskGeometry, Layout, LayoutPartition } from '../table/layout.js';
 
 export interface DataStep {

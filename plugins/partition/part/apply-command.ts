@@ -12,7 +12,7 @@ import { fingerprintOf, type PartServices } from './part-services.js';
 import { saveTableBackup } from './table-backup-file.js';
 import { affectedPartitions, dataSteps, refuseBusy } from './apply-checks.js';
 import { runDataSteps } from './data-steps.js';
-import { diskArg, imageSectorSize, FOLD_OPTIONS } from './queue-commands.js';
+import { diskArg, imageSectorSize, FOLD_OPTIONS } from './args.js';
 import { syncKernelPartitions } from './kernel-sync.js';
 import { foldPlan } from '../ops/layout-fold.js';
 import { layoutTable } from './plan-view.js';

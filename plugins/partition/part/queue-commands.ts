@@ -1,51 +1,16 @@
 // The queueing `part` commands: each adds one operation to the disk's plan, after checking the whole plan still folds.
 import { randomBytes } from 'node:crypto';
-import { realpathSync } from 'node:fs';
 import type { CommandArgs, CommandResult } from '../../../sdk/index.js';
 import { ShadowError } from '../../../sdk/index.js';
-import { foldPlan, type FoldOptions } from '../ops/layout-fold.js';
+import { foldPlan } from '../ops/layout-fold.js';
 import { FS_TYPES, type FsType, type Operation, type PartitionFlag } from '../ops/operation.js';
 import { pushOperation, redo, undo, type Plan } from '../ops/plan-store.js';
 import { parseSectors } from '../ops/size-spec.js';
 import { randomGuid } from '../table/guid.js';
-import { resolveGptType } from '../table/gpt-types.js';
 import type { DiskGeometry, Layout } from '../table/layout.js';
 import type { PartServices } from './part-services.js';
 import { planResult } from './plan-view.js';
-
-export const FOLD_OPTIONS: FoldOptions = { resolveGptType };
-
-/** `--sector-size` for image files (block devices report their own). */
-export function imageSectorSize(args: CommandArgs): number | undefined {
-  const value = args.options['sector-size'];
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (![512, 1024, 2048, 4096].includes(n)) throw new ShadowError('INVALID_ARGUMENT', `--sector-size must be 512, 1024, 2048 or 4096, got '${String(value)}'`);
-  return n;
-}
-
-export function positional(args: CommandArgs, index: number, what: string): string {
-  const value = args.positionals[index];
-  if (value === undefined) throw new ShadowError('INVALID_ARGUMENT', `Missing ${what}`);
-  return value;
-}
-
-/** The disk argument as the kernel names it: plans, journals and partition nodes are keyed by that name. */
-export function diskArg(args: CommandArgs): string {
-  const disk = positional(args, 0, 'the disk (a block device or an image file)');
-  try {
-    return realpathSync(disk);
-  } catch {
-    throw new ShadowError('NOT_FOUND', `Cannot find the disk '${disk}'; give a block device like /dev/sdb or an image file`);
-  }
-}
-
-export function partitionNumber(args: CommandArgs, index: number): number {
-  const text = positional(args, index, 'the partition number');
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new ShadowError('INVALID_ARGUMENT', `'${text}' is not a partition number`);
-  return n;
-}
+import { diskArg, FOLD_OPTIONS, imageSectorSize, partitionNumber, positional } from './args.js';
 
 /** The plan of a disk, started from the disk as it is now when there is none; refuses a plan the disk no longer matches. */
 export function currentPlan(services: PartServices, disk: string, args: CommandArgs): Plan {

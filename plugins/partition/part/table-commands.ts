@@ -16,7 +16,7 @@ import { syncKernelPartitions } from './kernel-sync.js';
 import type { PartServices } from './part-services.js';
 import { probeFilesystem, withPartitionDevice } from './partition-device.js';
 import { layoutTable } from './plan-view.js';
-import { diskArg, imageSectorSize, partitionNumber, positional } from './queue-commands.js';
+import { diskArg, imageSectorSize, partitionNumber, positional } from './args.js';
 
 /** The table as it is, or 'none' when an interrupted write left it unreadable (recovery must still be possible). */
 function readDiskTableOrNone(handle: DiskHandle): { layout: ReturnType<typeof readDiskTable>['layout']; tableRanges?: ReturnType<typeof readDiskTable>['tableRanges'] } {
