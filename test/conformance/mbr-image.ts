@@ -53,7 +53,7 @@ export interface ScratchDir extends AsyncDisposable {
 
 /** A scratch directory on /dev/shm when present (sfdisk and parted fsync every write), else in the temp dir. */
 export async function scratchDir(prefix = 'shadowdisk-mbr-'): Promise<ScratchDir> {
-  const path = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), prefix));
+  const path = await mkdtemp(join(process.env.SHADOWDISK_TEST_SHM ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir()), prefix));
   return {
     path,
     async [Symbol.asyncDispose]() {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { basename } from 'node:path';
+import { tmpdir } from 'node:os';
 import { findLeaks, loopBackingFile, loopDevice, loopPartitionNodes, run, snapshotSystem, tempDir, type SystemSnapshot } from './index.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -16,6 +17,15 @@ describe('leak guard', () => {
     const after = snapshot([['/dev/loop0', '/srv/a.img'], ['/dev/loop1', '/tmp/b.img']], ['/', '/proc', '/tmp/mnt-x']);
     expect(findLeaks(before, after)).toEqual(['loop device /dev/loop1 (backing file /tmp/b.img) is still attached', '/tmp/mnt-x is still mounted']);
     expect(findLeaks(after, before)).toEqual([]);
+  });
+
+  it('counts only what lies under the scope, so another run on the machine is not this run\'s leak', () => {
+    const after = snapshot([['/dev/loop1', '/tmp/run-a/b.img'], ['/dev/loop2', '/tmp/run-b/c.img']], ['/tmp/run-a/mnt', '/tmp/run-b/mnt', '/tmp/run-ab']);
+    expect(findLeaks(snapshot([], []), after, ['/tmp/run-a'])).toEqual(['loop device /dev/loop1 (backing file /tmp/run-a/b.img) is still attached', '/tmp/run-a/mnt is still mounted']);
+  });
+
+  it('puts this run\'s scratch space under its own scope root', () => {
+    expect(tmpdir()).toMatch(/\/shadowdisk-run-[^/]+$/);
   });
 
   it('counts a loop device reattached to another file as a leak', () => {
@@ -41,16 +51,16 @@ describe('leak guard', () => {
     const report = join(scratch.path, 'leaked-device');
     const vitest = join(repo, 'node_modules', 'vitest', 'vitest.mjs');
     const outcome = await new Promise<{ code: number; output: string }>((resolve) => {
-      execFile(process.execPath, [vitest, 'run', '--config', 'test/fixtures/leaky/vitest.config.ts'], { cwd: repo, env: { ...process.env, LEAK_REPORT: report, LEAK_DIR: scratch.path } }, (error, stdout, stderr) =>
+      execFile(process.execPath, [vitest, 'run', '--config', 'test/fixtures/leaky/vitest.config.ts'], { cwd: repo, env: { ...process.env, LEAK_REPORT: report } }, (error, stdout, stderr) =>
         resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout + stderr }),
       );
     });
-    const device = (await readFile(report, 'utf8')).trim();
+    const [device, image] = (await readFile(report, 'utf8')).trim().split('\n') as [string, string];
     try {
       expect(outcome.code).not.toBe(0);
-      expect(outcome.output).toContain(`loop device ${device} (backing file ${join(scratch.path, 'leaked.img')}) is still attached`);
+      expect(outcome.output).toContain(`loop device ${device} (backing file ${image}) is still attached`);
     } finally {
-      if ((await loopBackingFile(device)) === join(scratch.path, 'leaked.img')) await run('losetup', ['--detach', device]);
+      if ((await loopBackingFile(device)) === image) await run('losetup', ['--detach', device]);
     }
   });
 });

@@ -23,31 +23,39 @@ export async function snapshotSystem(): Promise<SystemSnapshot> {
   return { loops, loopPartitions, mountpoints: new Set(await mountpoints()) };
 }
 
-/** What `after` holds that `before` did not, one sentence per leak. */
-export function findLeaks(before: SystemSnapshot, after: SystemSnapshot): string[] {
+/**
+ * What `after` holds that `before` did not, one sentence per leak. With `scope` (directories), only loop devices whose
+ * backing file and mounts whose mountpoint lie under one of them count: another test run on the same machine keeps
+ * its own scratch directories, so it cannot trip this run's guard.
+ */
+export function findLeaks(before: SystemSnapshot, after: SystemSnapshot, scope?: readonly string[]): string[] {
+  const inScope = (path: string): boolean => scope === undefined || scope.some((root) => path === root || path.startsWith(`${root}/`));
   const leaks: string[] = [];
   for (const [device, backing] of after.loops) {
-    if (before.loops.get(device) !== backing) leaks.push(`loop device ${device} (backing file ${backing}) is still attached`);
+    if (before.loops.get(device) !== backing && inScope(backing)) leaks.push(`loop device ${device} (backing file ${backing}) is still attached`);
   }
   for (const node of after.loopPartitions ?? []) {
     if (!before.loopPartitions?.has(node)) leaks.push(`partition node ${node} is left on a detached loop device`);
   }
   for (const mountpoint of after.mountpoints) {
-    if (!before.mountpoints.has(mountpoint)) leaks.push(`${mountpoint} is still mounted`);
+    if (!before.mountpoints.has(mountpoint) && inScope(mountpoint)) leaks.push(`${mountpoint} is still mounted`);
   }
   return leaks;
 }
 
 export class LeakGuard {
-  private constructor(private readonly before: SystemSnapshot) {}
+  private constructor(
+    private readonly before: SystemSnapshot,
+    private readonly scope?: readonly string[],
+  ) {}
 
-  static async start(): Promise<LeakGuard> {
-    return new LeakGuard(await snapshotSystem());
+  static async start(scope?: readonly string[]): Promise<LeakGuard> {
+    return new LeakGuard(await snapshotSystem(), scope);
   }
 
-  /** Throws an error listing every loop device and mount left behind since start. */
+  /** Throws an error listing every loop device and mount left behind since start (within the scope, when given). */
   async check(): Promise<void> {
-    const leaks = findLeaks(this.before, await snapshotSystem());
+    const leaks = findLeaks(this.before, await snapshotSystem(), this.scope);
     if (leaks.length > 0) {
       throw new Error(`Tests left ${leaks.length} resource(s) behind: ${leaks.join('; ')}. Release them with 'await using' handles from test/helpers`);
     }
