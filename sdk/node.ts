@@ -2,6 +2,8 @@
 import { spawn } from 'node:child_process';
 import { ShadowError } from './errors.js';
 
+export { listStateFiles, readStateFile, stateFileFor, writeStateFileDurably } from './durable-json.js';
+
 export interface ToolResult {
   exitCode: number;
   stdout: string;

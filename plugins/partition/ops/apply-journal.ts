@@ -1,8 +1,7 @@
 // The apply journal: written (and fsynced) before each step of an apply, so an interrupted apply is found at the next
 // start and rolled back (table not yet written) or finished (table written, data steps left).
-import { readdirSync, rmSync } from 'node:fs';
-import { readStateFile, writeStateFileDurably } from './durable-json.js';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { listStateFiles, readStateFile, stateFileFor, writeStateFileDurably } from '../../../sdk/node.js';
 import { ShadowError } from '../../../sdk/index.js';
 import type { LayoutJson } from './layout-json.js';
 import type { Operation } from './operation.js';
@@ -25,7 +24,7 @@ export class JournalStore {
   constructor(readonly dir: string) {}
 
   private pathOf(disk: string): string {
-    return join(this.dir, `${disk.replace(/^\//, '').replace(/[^A-Za-z0-9._-]/g, '_')}.json`);
+    return stateFileFor(this.dir, disk);
   }
 
   /** Durably replaces the journal of a disk, so the state it names is on disk before the work after it starts. */
@@ -39,13 +38,7 @@ export class JournalStore {
 
   /** Every unfinished journal: applies that were interrupted. */
   pending(): ApplyJournal[] {
-    let names: string[];
-    try {
-      names = readdirSync(this.dir).filter((n) => n.endsWith('.json'));
-    } catch {
-      return [];
-    }
-    return names.map((n) => this.read(join(this.dir, n))).filter((j): j is ApplyJournal => j !== undefined && j.state !== 'done');
+    return listStateFiles(this.dir).map((path) => this.read(path)).filter((j): j is ApplyJournal => j !== undefined && j.state !== 'done');
   }
 
   remove(disk: string): void {

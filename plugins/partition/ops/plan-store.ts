@@ -1,7 +1,6 @@
 // A plan per disk, kept in the state directory: the base it was made against, the queued operations and the redo stack.
 import { rmSync } from 'node:fs';
-import { readStateFile, writeStateFileDurably } from './durable-json.js';
-import { join } from 'node:path';
+import { readStateFile, stateFileFor, writeStateFileDurably } from '../../../sdk/node.js';
 import { ShadowError } from '../../../sdk/index.js';
 import type { DiskGeometry, Layout } from '../table/layout.js';
 import { layoutFromJson, layoutToJson, type LayoutJson } from './layout-json.js';
@@ -31,7 +30,7 @@ export class PlanStore {
   constructor(private readonly dir: string) {}
 
   private pathOf(disk: string): string {
-    return join(this.dir, `${disk.replace(/^\//, '').replace(/[^A-Za-z0-9._-]/g, '_')}.json`);
+    return stateFileFor(this.dir, disk);
   }
 
   load(disk: string): Plan | undefined {
