@@ -57,6 +57,13 @@ export interface NativeBinding {
   allocAligned(sizeBytes: number, alignment: number): Buffer;
   pread(fd: number, path: string, buffer: Uint8Array, offsetBytes: ByteCount, alignment: number): Promise<number>;
   pwrite(fd: number, path: string, buffer: Uint8Array, offsetBytes: ByteCount, alignment: number): Promise<number>;
+  fuseFilesMount(
+    mountpoint: string, files: readonly { name: string; size: ByteCount }[],
+    onRead: (id: number, file: number, offsetBytes: number, lengthBytes: number) => void, maxThreads: number,
+  ): number;
+  fuseFilesReply(handle: number, id: number, bytes: Uint8Array): boolean;
+  fuseFilesReplyError(handle: number, id: number, errno: number): boolean;
+  fuseFilesUnmount(handle: number, lazy: boolean): Promise<number>;
 }
 
 const ADDON_RELATIVE_PATH = join('native', 'build', 'Release', 'shadowdisk_native.node');

@@ -13,6 +13,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   shadowdisk::InitFiemap(env, exports);
   shadowdisk::InitLoop(env, exports);
   shadowdisk::InitDirectIo(env, exports);
+  shadowdisk::InitFuseFiles(env, exports);
   return exports;
 }
 

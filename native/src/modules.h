@@ -13,5 +13,6 @@ void InitClone(Napi::Env env, Napi::Object exports);
 void InitFiemap(Napi::Env env, Napi::Object exports);
 void InitLoop(Napi::Env env, Napi::Object exports);
 void InitDirectIo(Napi::Env env, Napi::Object exports);
+void InitFuseFiles(Napi::Env env, Napi::Object exports);
 
 }  // namespace shadowdisk
