@@ -14,6 +14,11 @@ export interface CommandArgs {
 export interface CommandResult {
   data: unknown;
   text?: string;
+  /**
+   * The command wrote its own bytes to standard output (an image to '-', a file's contents): the CLI then puts the
+   * result (text or --json) on standard error instead, so the stream stays exactly those bytes.
+   */
+  ownsStdout?: boolean;
 }
 
 export type CommandHandler = (args: CommandArgs, run: RunContext) => CommandResult | Promise<CommandResult>;

@@ -42,8 +42,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const job = new Job({ title: match.command.id, onEvent: renderer.onEvent, ...(io.signal ? { signal: io.signal } : {}) });
     const confirm = io.confirm && !json ? io.confirm : async () => false;
     const result = await job.run((run) => host.executeCommand(match.command.id, match.args, { ...run, confirm }));
-    if (json) io.stdout.write(`${JSON.stringify(result.data, jsonReplacer, 2)}\n`);
-    else io.stdout.write(`${result.text ?? JSON.stringify(result.data, jsonReplacer, 2)}\n`);
+    const out = result.ownsStdout ? io.stderr : io.stdout;
+    if (json) out.write(`${JSON.stringify(result.data, jsonReplacer, 2)}\n`);
+    else if (!(result.ownsStdout && !result.text)) out.write(`${result.text ?? JSON.stringify(result.data, jsonReplacer, 2)}\n`);
     return 0;
   } catch (caught) {
     // A failure while shutting the host down must not hide the command's own error.
