@@ -31,7 +31,8 @@ export function encodeChunk(keys: ChunkKeys | undefined, meta: ChunkMeta, plain:
   let kind: ChunkKind = 'zero';
   let body: Uint8Array = new Uint8Array(0);
   if (!isAllZero(plain)) {
-    const packed = level > 0 ? zstdCompressSync(plain, { params: { [constants.ZSTD_c_compressionLevel]: level } }) : undefined;
+    // One output buffer of the compress bound: with zlib's default 16 KiB output steps, zstd runs 3-5x slower.
+    const packed = level > 0 ? zstdCompressSync(plain, { chunkSize: zstdBound(plain.length), pledgedSrcSize: plain.length, params: { [constants.ZSTD_c_compressionLevel]: level } }) : undefined;
     [kind, body] = packed && packed.length < plain.length ? ['zstd', packed] : ['raw', plain];
   }
   const encrypted = keys !== undefined && kind !== 'zero';
@@ -88,7 +89,7 @@ export function decodeChunk(keys: ChunkKeys | undefined, entry: ChunkIndexEntry,
   let plain: Uint8Array = payload;
   if (entry.kind === 'zstd') {
     try {
-      plain = zstdDecompressSync(payload, { maxOutputLength: entry.plainLength });
+      plain = zstdDecompressSync(payload, { maxOutputLength: entry.plainLength, chunkSize: Math.max(64, entry.plainLength) });
     } catch (error) {
       throw corrupt(`chunk ${entry.index} does not decompress (${(error as Error).message}), expected ${entry.plainLength} bytes of zstd data`, { chunk: entry.index });
     }
@@ -136,4 +137,9 @@ export function isAllZero(bytes: Uint8Array): boolean {
   if (bytes.length === 0 || bytes[0] !== 0) return bytes.length === 0;
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return buffer.subarray(1).equals(buffer.subarray(0, buffer.length - 1));
+}
+
+/** ZSTD_COMPRESSBOUND: the most a zstd frame of `n` input bytes can take. */
+function zstdBound(n: number): number {
+  return n + (n >>> 8) + (n < 128 * 1024 ? (128 * 1024 - n) >>> 11 : 0) + 64;
 }
