@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShadowError } from '../../../sdk/index.js';
 import { run, tempDir } from '../../../test/helpers/index.js';
+import { crc32c } from './crc32c.js';
 import { fatUsedBlocks } from './fat-used-blocks.js';
 import { usedBlockMap } from './used-block-map.js';
 
@@ -32,6 +33,21 @@ function expectShadowError(action: () => unknown, code: string, message: RegExp)
 }
 
 const setU32 = (bytes: Uint8Array, offset: number, value: number) => new DataView(bytes.buffer, bytes.byteOffset).setUint32(offset, value, true);
+
+/** Rewrites the crc32c btrfs keeps in the first 4 bytes of a superblock or node (over its bytes after the first 32). */
+const resealBtrfs = (bytes: Uint8Array, offset: number, length: number) => setU32(bytes, offset, crc32c(bytes.subarray(offset + 32, offset + length)));
+const BTRFS_SUPER = 0x10000;
+
+/** Where btrfs-progs puts the (single-leaf) extent tree of a fresh btrfs: its logical address and each copy's physical offset. */
+async function btrfsExtentLeaf(bytes: Uint8Array): Promise<{ logical: number; copies: number[] }> {
+  await using scratch = await tempDir();
+  const image = join(scratch.path, 'fs.img');
+  await writeFile(image, bytes);
+  const dump = (await run('btrfs', ['inspect-internal', 'dump-tree', '-t', 'extent', image])).stdout;
+  const logical = Number(/^leaf (\d+) items/m.exec(dump)?.[1]);
+  const mapped = (await run('btrfs-map-logical', ['-l', String(logical), image])).stdout;
+  return { logical, copies: [...mapped.matchAll(/physical (\d+)/g)].map((m) => Number(m[1])) };
+}
 
 describe('used-block maps of damaged or unreadable volumes', () => {
   it('refuses an ext volume cut short of its block count, naming s_blocks_count', async () => {
@@ -77,5 +93,59 @@ describe('used-block maps of damaged or unreadable volumes', () => {
     const swap = await freshImage(8, 'mkswap', []);
     setU32(swap, 1024, 2);
     expectShadowError(() => usedBlockMap(readerOf(swap), swap.length), 'UNSUPPORTED', /swap header version is '2'/);
+  });
+
+  it('refuses btrfs cut short of its device size, naming dev_item.total_bytes', async () => {
+    const btrfs = await freshImage(128, 'mkfs.btrfs', ['-q', '-f']);
+    expectShadowError(() => usedBlockMap(readerOf(btrfs), 100 * 1024 * 1024), 'INVALID_ARGUMENT', /dev_item\.total_bytes is '134217728' but should fit the volume of 104857600 bytes; the volume is truncated/);
+  });
+
+  it('refuses a btrfs superblock whose checksum does not match its bytes', async () => {
+    const btrfs = await freshImage(128, 'mkfs.btrfs', ['-q', '-f']);
+    btrfs[BTRFS_SUPER + 0x12b] = 0x41; // the first byte of the label, outside any field we read
+    expectShadowError(() => usedBlockMap(readerOf(btrfs), btrfs.length), 'INVALID_ARGUMENT', /superblock checksum is '[0-9a-f]{8}' but should be the crc32c of bytes 32 to 4095/);
+  });
+
+  it('leaves multi-device btrfs, a tree log to replay, a zoned volume and a RAID0 profile to the fallback (UNSUPPORTED)', async () => {
+    const btrfs = await freshImage(128, 'mkfs.btrfs', ['-q', '-f']);
+    const twoDevices = btrfs.slice();
+    setU32(twoDevices, BTRFS_SUPER + 0x88, 2);
+    resealBtrfs(twoDevices, BTRFS_SUPER, 4096);
+    expectShadowError(() => usedBlockMap(readerOf(twoDevices), twoDevices.length), 'UNSUPPORTED', /num_devices is '2'; only single-device btrfs is read/);
+    const withLog = btrfs.slice();
+    setU32(withLog, BTRFS_SUPER + 0x60, 0x1d00000);
+    resealBtrfs(withLog, BTRFS_SUPER, 4096);
+    expectShadowError(() => usedBlockMap(readerOf(withLog), withLog.length), 'UNSUPPORTED', /log_root is '30408704', a tree log to replay/);
+    const zoned = btrfs.slice();
+    setU32(zoned, BTRFS_SUPER + 0xbc, new DataView(btrfs.buffer).getUint32(BTRFS_SUPER + 0xbc, true) | 0x1000);
+    resealBtrfs(zoned, BTRFS_SUPER, 4096);
+    expectShadowError(() => usedBlockMap(readerOf(zoned), zoned.length), 'UNSUPPORTED', /the volume is zoned/);
+    const raid0 = await freshImage(300, 'mkfs.btrfs', ['-q', '-f', '-d', 'raid0', '-m', 'single']);
+    expectShadowError(() => usedBlockMap(readerOf(raid0), raid0.length), 'UNSUPPORTED', /chunk at logical \d+ has profile RAID0; only SINGLE and DUP are read/);
+  });
+
+  it('reads a DUP btrfs tree node from its second copy when the first is damaged, and refuses it when both are', async () => {
+    const btrfs = await freshImage(128, 'mkfs.btrfs', ['-q', '-f']);
+    const intact = usedBlockMap(readerOf(btrfs), btrfs.length);
+    const leaf = await btrfsExtentLeaf(btrfs);
+    expect(leaf.copies).toHaveLength(2);
+    btrfs[leaf.copies[0]! + 200] ^= 0xff;
+    expect(usedBlockMap(readerOf(btrfs), btrfs.length).bitmap).toEqual(intact.bitmap);
+    btrfs[leaf.copies[1]! + 200] ^= 0xff;
+    expectShadowError(() => usedBlockMap(readerOf(btrfs), btrfs.length), 'INVALID_ARGUMENT', new RegExp(`extent tree node at logical ${leaf.logical} \\(copy 1\\) checksum is '[0-9a-f]{8}' but should be the crc32c`));
+  });
+
+  it('refuses a btrfs leaf whose keys are out of order even when its checksum is valid', async () => {
+    const btrfs = await freshImage(128, 'mkfs.btrfs', ['-q', '-f']);
+    const leaf = await btrfsExtentLeaf(btrfs);
+    const nodeSize = new DataView(btrfs.buffer).getUint32(BTRFS_SUPER + 0x94, true);
+    for (const copy of leaf.copies) {
+      // Swap the keys of items 0 and 1 (each item header is a 17-byte key, then data offset and size).
+      const first = btrfs.slice(copy + 101, copy + 101 + 17);
+      btrfs.copyWithin(copy + 101, copy + 101 + 25, copy + 101 + 25 + 17);
+      btrfs.set(first, copy + 101 + 25);
+      resealBtrfs(btrfs, copy, nodeSize);
+    }
+    expectShadowError(() => usedBlockMap(readerOf(btrfs), btrfs.length), 'INVALID_ARGUMENT', new RegExp(`extent tree node at logical ${leaf.logical} key 1 is '\\(\\d+ \\d+ \\d+\\)' but should sort after`));
   });
 });
