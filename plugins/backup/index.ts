@@ -1,5 +1,6 @@
 // The backup plugin: images of disks and partitions (docs/image-format.md).
 import type { PluginContext } from '../../sdk/index.js';
+import { browseCommands } from './browse-commands.js';
 import { imageCommands } from './image-commands.js';
 
 export function activate(ctx: PluginContext): void {
@@ -8,6 +9,11 @@ export function activate(ctx: PluginContext): void {
   ctx.commands.registerCommand('shadowdisk.backup.image-verify', commands.verify);
   ctx.commands.registerCommand('shadowdisk.backup.image-info', commands.info);
   ctx.commands.registerCommand('shadowdisk.backup.image-restore', commands.restore);
+  const browse = browseCommands(ctx);
+  ctx.commands.registerCommand('shadowdisk.backup.image-browse', browse.browse);
+  ctx.commands.registerCommand('shadowdisk.backup.image-ls', browse.ls);
+  ctx.commands.registerCommand('shadowdisk.backup.image-cat', browse.cat);
+  ctx.commands.registerCommand('shadowdisk.backup.image-extract', browse.extract);
   // The image format is implemented by this plugin's own engine; other plugins find it through the registry.
   ctx.register('imageFormats', 'shadowdisk.backup.sdimg', { extensions: ['.sdimg'], documentation: 'docs/image-format.md' });
 }
