@@ -16,7 +16,7 @@ interface BtrfsCase {
   populate: 'rootdir' | 'mount';
   mountOptions?: string[];
   method?: string;
-  /** Many small files instead of the default ~90 of up to 2 MiB; with small nodes the extent tree grows interior nodes. */
+  /** Many small files instead of the default 110 of up to 2 MiB; with small nodes the extent tree grows interior nodes. */
   manySmallFiles?: boolean;
 }
 
@@ -61,7 +61,7 @@ describe('btrfs used-block map', () => {
       const image = join(scratch.path, 'fs.img');
       const sizeBytes = c.sizeMiB * MiB;
       await run('truncate', ['-s', String(sizeBytes), image]);
-      const fill = c.manySmallFiles ? { files: 3000, maxFileBytes: 64 * 1024, directories: 30 } : { files: 90, maxFileBytes: 2 * MiB, directories: 6, sparse: true };
+      const fill = c.manySmallFiles ? { files: 3000, maxFileBytes: 64 * 1024, directories: 30 } : { files: 110, maxFileBytes: 2 * MiB, directories: 6, sparse: true };
       let expected: Map<string, string>;
       let dataBytes: number;
       if (c.populate === 'rootdir') {
