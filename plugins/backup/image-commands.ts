@@ -1,32 +1,15 @@
 // The `image` commands: backup, verify, info, restore.
-import { readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { renameSync, rmSync, statSync } from 'node:fs';
 import type { CommandArgs, CommandResult, PluginContext, RunContext } from '../../sdk/index.js';
 import { formatBytes, ShadowError } from '../../sdk/index.js';
 import { fileImageSink, fileImageSource, ImageReader, streamImageSink } from './image/index.js';
+import { integer, passphrase, positional } from './command-args.js';
 import { runBackup } from './engine/backup-job.js';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { openChain } from './engine/image-chain.js';
 import { manifestOf } from './engine/manifest-check.js';
-import { checkRestore, wipeTableAreas, writeChain } from './engine/restore-job.js';
-
-function positional(args: CommandArgs, index: number, what: string): string {
-  const value = args.positionals[index];
-  if (value === undefined) throw new ShadowError('INVALID_ARGUMENT', `Missing ${what}`);
-  return value;
-}
-
-/** From --passphrase-file (first line) or SHADOWDISK_PASSPHRASE; never from the command line, where `ps` shows it. */
-function passphrase(args: CommandArgs): string | undefined {
-  const file = args.options['passphrase-file'];
-  if (typeof file === 'string') {
-    try {
-      return readFileSync(file, 'utf8').split('\n')[0]!;
-    } catch (error) {
-      throw new ShadowError('NOT_FOUND', `Cannot read the passphrase file '${file}': ${(error as Error).message}`);
-    }
-  }
-  return process.env['SHADOWDISK_PASSPHRASE'] || undefined;
-}
+import { checkRestore, writeChain } from './engine/restore-job.js';
+import { settleTargetTable, wipeTableAreas } from './engine/restore-target.js';
 
 /** An image goes to a new regular file: never onto the source, a block device, or an existing file without --force. */
 function refuseOutput(source: string, output: string, force: boolean): void {
@@ -50,14 +33,6 @@ function parentOption(args: CommandArgs, output: string): { path: string; file: 
   const path = resolve(value);
   // Stored relative to the child, so a chain can move as a folder.
   return { path, file: relative(dirname(resolve(output)), path) || basename(path), mode: incremental !== undefined ? 'incremental' : 'differential' };
-}
-
-function integer(args: CommandArgs, name: string, min: number, max: number): number | undefined {
-  const value = args.options[name];
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ShadowError('INVALID_ARGUMENT', `--${name} must be a whole number from ${min} to ${max}, got '${String(value)}'`);
-  return n;
 }
 
 async function openImage(path: string, args: CommandArgs) {
@@ -154,21 +129,10 @@ export const imageCommands = (ctx: PluginContext) => ({
     }
     if (plan.manifest.source.kind === 'disk') await wipeTableAreas(target, plan.targetBytes, plan.isBlockDevice);
     const written = await writeChain(chain.links, plan, run);
-    const repaired = await moveBackupGpt(ctx, plan.manifest.table?.kind, plan.targetBytes > plan.manifest.source.sizeBytes, target);
-    // The kernel still describes the target's old partitions: bring its nodes in line with the restored table.
-    if (plan.isBlockDevice && plan.manifest.source.kind === 'disk') await ctx.commands.executeCommand('shadowdisk.partition.part-rescan', { positionals: [target] });
+    const repaired = await settleTargetTable(ctx, plan);
     return {
       data: { image: path, target, chain: chain.links.map((l) => l.path), bytesWritten: written, gptBackupMoved: repaired },
       text: `Restored ${formatBytes(written)} from ${path}${chain.links.length > 1 ? ` and its ${chain.links.length - 1} parent image(s)` : ''} onto ${target}${repaired ? '; moved the backup GPT to the end of the larger disk' : ''}`,
     };
   },
 });
-
-/** On a larger disk the backup GPT restored from the image sits where the old disk ended: put it at the new end. */
-async function moveBackupGpt(ctx: PluginContext, table: string | undefined, larger: boolean, target: string): Promise<boolean> {
-  if (table !== 'gpt' || !larger) return false;
-  const shown = (await ctx.commands.executeCommand('shadowdisk.partition.part-show', { positionals: [target] })).data as { damaged: string[] };
-  if (shown.damaged.length === 0) return false;
-  await ctx.commands.executeCommand('shadowdisk.partition.part-repair', { positionals: [target], options: { yes: true } });
-  return true;
-}

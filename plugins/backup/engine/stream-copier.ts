@@ -3,13 +3,10 @@
 import type { KeyObject } from 'node:crypto';
 import type { StreamManifest } from './backup-manifest.js';
 import { ChunkBuilder } from './chunk-builder.js';
-import { bySegment, includedRanges, type SourceRange } from './packed-stream.js';
+import { bySegment, includedRanges } from './packed-stream.js';
 import { hashSegment, segmentCount, SEGMENT_HASH_BYTES, type StreamSegments } from './segments.js';
 import type { SourceReader } from './source-reader.js';
-
-const WINDOW_BYTES = 4 * 1024 * 1024;
-/** A gap this large between used segments is skipped rather than read through. */
-const MAX_READ_GAP = 1024 * 1024;
+import { readWindows, WINDOW_BYTES, windowsOf } from './read-windows.js';
 
 export interface CopyContext {
   source: SourceReader;
@@ -40,18 +37,8 @@ export async function copyBlockStream(stream: StreamManifest, parent: StreamSegm
   const segments: StreamSegments = { hashes: new Uint8Array(count * SEGMENT_HASH_BYTES), stored: new Uint8Array(Math.ceil(count / 8)) };
   const builder = new ChunkBuilder(stream.id, context.chunkSize, context.emit);
   const groups = bySegment(includedRanges(stream), stream.startBytes, context.segmentBytes);
-  const windows = windowsOf(groups);
-  const read = (w: Window) => {
-    const buffer = new Uint8Array(w.end - w.start);
-    return context.source.readInto(buffer, w.start).then(() => buffer);
-  };
-  // Double buffering: the next window is being read while this one is hashed and packed.
-  let next = windows.length > 0 ? read(windows[0]!) : undefined;
-  for (const [w, window] of windows.entries()) {
-    context.signal.throwIfAborted();
-    const data = await next!;
-    next = w + 1 < windows.length ? read(windows[w + 1]!) : undefined;
-    next?.catch(() => undefined);
+  // The next window is being read while this one is hashed and packed.
+  for await (const { window, data } of readWindows(context.source, windowsOf(groups), context.signal)) {
     for (const group of window.groups) {
       const pieces = group.ranges.map((r) => data.subarray(r.offsetBytes - window.start, r.offsetBytes - window.start + r.lengthBytes));
       const hash = hashSegment(context.key, group.ranges.map((r) => ({ offsetBytes: r.offsetBytes - stream.startBytes, lengthBytes: r.lengthBytes })), pieces);
@@ -64,32 +51,4 @@ export async function copyBlockStream(stream: StreamManifest, parent: StreamSegm
   }
   await builder.flush();
   return { segments, packedBytes: builder.bytesPacked };
-}
-
-interface Window {
-  start: number;
-  end: number;
-  groups: { segment: number; ranges: SourceRange[] }[];
-}
-
-/** Consecutive segments with used data, each window read in one request. */
-function windowsOf(groups: readonly { segment: number; ranges: SourceRange[] }[]): Window[] {
-  const out: Window[] = [];
-  for (const group of groups) {
-    const start = group.ranges[0]!.offsetBytes;
-    const end = endOf(group.ranges);
-    const last = out.at(-1);
-    if (last && end - last.start <= WINDOW_BYTES && start - last.end <= MAX_READ_GAP) {
-      last.end = end;
-      last.groups.push(group);
-    } else {
-      out.push({ start, end, groups: [group] });
-    }
-  }
-  return out;
-}
-
-function endOf(ranges: readonly SourceRange[]): number {
-  const last = ranges[ranges.length - 1]!;
-  return last.offsetBytes + last.lengthBytes;
 }
