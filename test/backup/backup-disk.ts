@@ -1,8 +1,11 @@
-// Test disks for image round trips: a partitioned image file with real filesystems holding real files.
+// Test disks for image round trips and disk copies (a partitioned image file with real filesystems holding real
+// files), and the judges that compare a restored or copied disk with its original.
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { loopDevice, mkfs, mount, run, sparseImage, type SparseImage, type TestFsType } from '../helpers/index.js';
+import { expect } from 'vitest';
+import { createHost, type ShadowdiskHost } from '../../core/node/index.js';
+import { loopDevice, mkfs, mount, run, sparseImage, tempDir, tempStateDir, type SparseImage, type TestFsType } from '../helpers/index.js';
 
 export const MiB = 1024 * 1024;
 
@@ -64,4 +67,46 @@ export async function sha256File(path: string): Promise<string> {
 
 export async function sizeOf(path: string): Promise<number> {
   return (await stat(path)).size;
+}
+
+/** A host on a fresh state directory, with a scratch folder, both gone afterwards. */
+export async function withHost<T>(use: (host: ShadowdiskHost, scratch: string) => Promise<T>): Promise<T> {
+  await using state = await tempStateDir();
+  await using scratch = await tempDir();
+  await using host = await createHost({ stateDir: state.path, logSink: () => undefined });
+  return await use(host, scratch.path);
+}
+
+const CHECKERS: Record<string, string[]> = { ext4: ['e2fsck', '-fn'], ext3: ['e2fsck', '-fn'], xfs: ['xfs_repair', '-n'], btrfs: ['btrfs', 'check', '--readonly'], vfat: ['fsck.fat', '-n'], ntfs: ['ntfsfix', '--no-action'] };
+
+/** Each partition of `restored` judged against `original`: its own checker clean, and equal files (or bytes). */
+export async function judgePartitions(spec: DiskSpec, original: string, restored: string): Promise<void> {
+  for (const p of spec.partitions) {
+    if (!p.fs) continue;
+    const src = await partitionExtent(original, p.number);
+    await using a = await loopDevice(original, { offsetBytes: src.start, sizeLimitBytes: src.size, readOnly: true });
+    await using b = await loopDevice(restored, { offsetBytes: src.start, sizeLimitBytes: src.size });
+    if (p.fs === 'swap') {
+      expect((await run('blkid', ['-p', '-s', 'LABEL', '-o', 'value', b.path])).stdout.trim()).toBe(`part${p.number}`);
+      continue;
+    }
+    const [tool, ...args] = CHECKERS[p.fs]!;
+    const check = await run(tool!, [...args, b.path], { allowFailure: true });
+    expect(check.code, `${p.fs} partition ${p.number}: ${check.stdout}${check.stderr}`).toBe(0);
+    if (p.fs === 'vfat' || p.fs === 'ntfs') {
+      // Not mountable here (vfat) or FUSE-only (ntfs): the used region must match byte for byte instead.
+      expect(await run('cmp', [a.path, b.path], { allowFailure: true }).then((r) => r.code)).toBe(0);
+      continue;
+    }
+    // Both copies carry the same filesystem UUID; XFS refuses that without nouuid.
+    const options = p.fs === 'xfs' ? ['ro', 'nouuid'] : ['ro'];
+    await using ma = await mount(a.path, { options });
+    await using mb = await mount(b.path, { options });
+    expect(await fileHashes(mb.mountpoint)).toEqual(await fileHashes(ma.mountpoint));
+  }
+}
+
+/** `sfdisk --dump` without the fields that depend on the disk's size or name, for comparing tables across disks. */
+export async function tableDump(path: string): Promise<string> {
+  return (await run('sfdisk', ['--dump', path])).stdout.split('\n').filter((l) => !/^(device|last-lba):/.test(l)).map((l) => l.replace(/^\S+?(\d+) :/, '$1 :')).join('\n');
 }

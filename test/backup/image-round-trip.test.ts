@@ -3,48 +3,13 @@
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createHost, type ShadowdiskHost } from '../../core/node/index.js';
+import type { ShadowdiskHost } from '../../core/node/index.js';
 import { isShadowError } from '../../sdk/index.js';
-import { loopDevice, mkfs, mount, run, sparseImage, tempDir, tempStateDir } from '../helpers/index.js';
-import { fileHashes, makeDisk, MiB, partitionExtent, sha256File, type DiskSpec } from './backup-disk.js';
+import { loopDevice, mkfs, mount, run, sparseImage } from '../helpers/index.js';
+import { judgePartitions, makeDisk, MiB, sha256File, tableDump, withHost, type DiskSpec } from './backup-disk.js';
 
 const image = (host: ShadowdiskHost, verb: string, positionals: string[], options: Record<string, string | boolean> = {}) =>
   host.executeCommand(`shadowdisk.backup.image-${verb}`, { positionals, options });
-
-async function withHost<T>(use: (host: ShadowdiskHost, scratch: string) => Promise<T>): Promise<T> {
-  await using state = await tempStateDir();
-  await using scratch = await tempDir();
-  await using host = await createHost({ stateDir: state.path, logSink: () => undefined });
-  return await use(host, scratch.path);
-}
-
-const CHECKERS: Record<string, string[]> = { ext4: ['e2fsck', '-fn'], ext3: ['e2fsck', '-fn'], xfs: ['xfs_repair', '-n'], btrfs: ['btrfs', 'check', '--readonly'], vfat: ['fsck.fat', '-n'], ntfs: ['ntfsfix', '--no-action'] };
-
-async function judgePartitions(spec: DiskSpec, original: string, restored: string): Promise<void> {
-  for (const p of spec.partitions) {
-    if (!p.fs) continue;
-    const src = await partitionExtent(original, p.number);
-    await using a = await loopDevice(original, { offsetBytes: src.start, sizeLimitBytes: src.size, readOnly: true });
-    await using b = await loopDevice(restored, { offsetBytes: src.start, sizeLimitBytes: src.size });
-    if (p.fs === 'swap') {
-      expect((await run('blkid', ['-p', '-s', 'LABEL', '-o', 'value', b.path])).stdout.trim()).toBe(`part${p.number}`);
-      continue;
-    }
-    const [tool, ...args] = CHECKERS[p.fs]!;
-    const check = await run(tool!, [...args, b.path], { allowFailure: true });
-    expect(check.code, `${p.fs} partition ${p.number}: ${check.stdout}${check.stderr}`).toBe(0);
-    if (p.fs === 'vfat' || p.fs === 'ntfs') {
-      // Not mountable here (vfat) or FUSE-only (ntfs): the used region must match byte for byte instead.
-      expect(await run('cmp', [a.path, b.path], { allowFailure: true }).then((r) => r.code)).toBe(0);
-      continue;
-    }
-    // Both copies carry the same filesystem UUID; XFS refuses that without nouuid.
-    const options = p.fs === 'xfs' ? ['ro', 'nouuid'] : ['ro'];
-    await using ma = await mount(a.path, { options });
-    await using mb = await mount(b.path, { options });
-    expect(await fileHashes(mb.mountpoint)).toEqual(await fileHashes(ma.mountpoint));
-  }
-}
 
 const GPT: DiskSpec = { table: 'gpt', sizeMiB: 640, partitions: [
   { number: 1, line: ',96MiB,L', fs: 'ext4' }, { number: 2, line: ',320MiB,L', fs: 'xfs' }, { number: 3, line: ',64MiB,U', fs: 'vfat' },
@@ -74,8 +39,7 @@ describe('image backup and restore', () => {
           expect(restored.subarray(0, 440).equals(original.subarray(0, 440))).toBe(true);
           // (From LBA 34: on a larger disk the primary GPT header now points at the moved backup.)
           expect(restored.subarray(34 * 512, MiB).equals(original.subarray(34 * 512, MiB))).toBe(true);
-          const dump = async (p: string) => (await run('sfdisk', ['--dump', p])).stdout.split('\n').filter((l) => !/^(device|last-lba):/.test(l)).map((l) => l.replace(/^\S+?(\d+) :/, '$1 :')).join('\n');
-          expect(await dump(target.path)).toBe(await dump(disk.path));
+          expect(await tableDump(target.path)).toBe(await tableDump(disk.path));
           if (spec.table === 'gpt') expect((await run('sgdisk', ['-v', target.path])).stdout).toContain('No problems found');
           else expect((await run('sfdisk', ['--verify', target.path])).stdout).toContain('No errors detected');
           await judgePartitions(spec, disk.path, target.path);
