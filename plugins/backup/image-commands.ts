@@ -10,6 +10,8 @@ import { openChain } from './engine/image-chain.js';
 import { manifestOf } from './engine/manifest-check.js';
 import { checkRestore, writeChain } from './engine/restore-job.js';
 import { settleTargetTable, wipeTableAreas } from './engine/restore-target.js';
+import { canonicalPath, identify } from './engine/device-identity.js';
+import { noticeInterrupted, refuseIncompleteSource, restoreJournals, statusCommand } from './restore-status.js';
 
 /** An image goes to a new regular file: never onto the source, a block device, or an existing file without --force. */
 function refuseOutput(source: string, output: string, force: boolean): void {
@@ -49,6 +51,7 @@ async function openImage(path: string, args: CommandArgs) {
 export const imageCommands = (ctx: PluginContext) => ({
   async backup(args: CommandArgs, run: RunContext): Promise<CommandResult> {
     const sourcePath = positional(args, 0, 'the source disk, partition or image file');
+    refuseIncompleteSource(restoreJournals(ctx), sourcePath, 'back up');
     const output = positional(args, 1, "the image file to write ('-' for standard output)");
     const toStdout = output === '-';
     // Every check before the output is touched: a failed backup must not cost the last good image at that path.
@@ -117,22 +120,35 @@ export const imageCommands = (ctx: PluginContext) => ({
   },
 
   async restore(args: CommandArgs, run: RunContext): Promise<CommandResult> {
+    const journals = restoreJournals(ctx);
+    const status = statusCommand(journals, args);
+    if (status) return status;
     const path = positional(args, 0, 'the image file');
-    const target = positional(args, 1, 'the target disk or image file');
-    await using chain = await openChain(path, passphrase(args));
+    const target = canonicalPath(positional(args, 1, 'the target disk or image file'));
+    const secret = passphrase(args);
+    const earlier = noticeInterrupted(journals, target, path, run);
+    await using chain = await openChain(path, secret);
     const plan = await checkRestore(chain.links, target, run);
+    const interrupted = earlier ? { interruptedBefore: earlier.report } : {};
     if (args.options['dry-run'] === true) {
-      return { data: { image: path, target, dryRun: true, chain: chain.links.map((l) => l.path) }, text: `Dry run: ${chain.links.length > 1 ? `the chain of ${chain.links.length} images is` : 'the image is'} intact and ${target} fits; nothing was written` };
+      return { data: { image: path, target, dryRun: true, chain: chain.links.map((l) => l.path), ...interrupted }, text: `Dry run: ${chain.links.length > 1 ? `the chain of ${chain.links.length} images is` : 'the image is'} intact and ${target} fits; nothing was written${earlier ? `\n${earlier.note}` : ''}` };
     }
     if (args.options['yes'] !== true && !(await run.confirm?.(`Overwrite ${target} with the image ${path}?`))) {
       throw new ShadowError('ABORTED', `Not restored: confirm with --yes (or answer yes on a terminal) to overwrite ${target}`);
     }
-    if (plan.manifest.source.kind === 'disk') await wipeTableAreas(target, plan.targetBytes, plan.isBlockDevice);
-    const written = await writeChain(chain.links, plan, run);
-    const repaired = await settleTargetTable(ctx, plan);
+    const journal = { operation: 'image restore' as const, target, targetIdentity: identify(target)!, source: resolve(path), chain: chain.links.map((l) => resolve(l.path)), encrypted: secret !== undefined };
+    const { written, gptBackupMoved } = await journals.track(journal, run, async (tracked) => {
+      if (plan.manifest.source.kind === 'disk') {
+        tracked.progress({ phase: 'wipe tables', done: 0, total: 1 });
+        await wipeTableAreas(target, plan.targetBytes, plan.isBlockDevice);
+      }
+      const written = await writeChain(chain.links, plan, tracked);
+      tracked.progress({ phase: 'settle table', done: 0, total: 1 });
+      return { written, gptBackupMoved: await settleTargetTable(ctx, plan) };
+    });
     return {
-      data: { image: path, target, chain: chain.links.map((l) => l.path), bytesWritten: written, gptBackupMoved: repaired },
-      text: `Restored ${formatBytes(written)} from ${path}${chain.links.length > 1 ? ` and its ${chain.links.length - 1} parent image(s)` : ''} onto ${target}${repaired ? '; moved the backup GPT to the end of the larger disk' : ''}`,
+      data: { image: path, target, chain: chain.links.map((l) => l.path), bytesWritten: written, gptBackupMoved, ...interrupted },
+      text: `Restored ${formatBytes(written)} from ${path}${chain.links.length > 1 ? ` and its ${chain.links.length - 1} parent image(s)` : ''} onto ${target}${gptBackupMoved ? '; moved the backup GPT to the end of the larger disk' : ''}${earlier?.sameSource ? `; this finished the restore interrupted at ${earlier.report.percent}%` : ''}`,
     };
   },
 });
