@@ -2,6 +2,7 @@
 import type { PluginContext } from '../../sdk/index.js';
 import { browseCommands } from './browse-commands.js';
 import { imageCommands } from './image-commands.js';
+import { diskCopyCommand } from './disk-copy-command.js';
 import { imageListCommand } from './image-list-command.js';
 
 export function activate(ctx: PluginContext): void {
@@ -10,6 +11,7 @@ export function activate(ctx: PluginContext): void {
   ctx.commands.registerCommand('shadowdisk.backup.image-verify', commands.verify);
   ctx.commands.registerCommand('shadowdisk.backup.image-info', commands.info);
   ctx.commands.registerCommand('shadowdisk.backup.image-restore', commands.restore);
+  ctx.commands.registerCommand('shadowdisk.backup.disk-copy', diskCopyCommand(ctx));
   ctx.commands.registerCommand('shadowdisk.backup.image-list', imageListCommand);
   const browse = browseCommands(ctx);
   ctx.commands.registerCommand('shadowdisk.backup.image-browse', browse.browse);

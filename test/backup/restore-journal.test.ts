@@ -82,4 +82,24 @@ describe('restore journal', () => {
     expect((await cliStatus(state.path)).interrupted).toEqual([]);
     await judgePartitions(SPEC, disk.path, target.path);
   }, 60_000);
+
+  it('reports a disk copy cancelled mid-write before the next copy, which finishes it', async () => {
+    await using disk = await makeDisk(SPEC);
+    await using state = await tempStateDir();
+    await using host = await createHost({ stateDir: state.path, logSink: () => undefined });
+    await using target = await sparseImage(SPEC.sizeMiB * MiB);
+
+    expect(await interruptMidWrite(host, 'shadowdisk.backup.disk-copy', [disk.path, target.path], 'copy')).toMatchObject({ code: 'ABORTED' });
+    const [report] = (await cliStatus(state.path)).interrupted;
+    expect(report).toMatchObject({ operation: 'disk copy', target: target.path, source: disk.path, phase: 'copy', rerun: `shadowdisk disk copy ${disk.path} ${target.path} --yes` });
+
+    const warnings: string[] = [];
+    const rerun = await host.executeCommand('shadowdisk.backup.disk-copy', { positionals: [disk.path, target.path], options: { yes: true } }, {
+      log: { info: () => undefined, warn: (m) => warnings.push(m), error: () => undefined },
+    });
+    expect(warnings).toEqual([`${target.path} held an incomplete copy of ${disk.path} (interrupted at ${report!.percent}%); this run finishes it`]);
+    expect(rerun.data).toMatchObject({ interruptedBefore: { operation: 'disk copy', target: target.path } });
+    expect((await cliStatus(state.path)).interrupted).toEqual([]);
+    await judgePartitions(SPEC, disk.path, target.path);
+  }, 60_000);
 });
