@@ -84,7 +84,7 @@ export const imageCommands = (ctx: PluginContext) => ({
         `Backed up ${sourcePath} to ${output}${parent ? ` (${parent.mode} since ${parent.path})` : ''}: ${formatBytes(result.storedBytes)} of data stored in ${formatBytes(result.imageBytes)} (${result.mibPerSec.toFixed(0)} MiB/s, peak RSS ${result.peakRssMiB.toFixed(0)} MiB)`,
         ...streams.map((s) => `  stream ${s.id}: ${s.kind}${s.partition ? ` ${s.partition}` : ''} ${s.filesystem}, ${formatBytes(s.packedBytes)} of ${formatBytes(s.sizeBytes)} (${s.method})`),
       ].join('\n');
-      return { data, text };
+      return { data, text, ...(toStdout ? { ownsStdout: true } : {}) };
     } catch (error) {
       if (fileSink) {
         await Promise.resolve(fileSink[Symbol.asyncDispose]()).catch(() => undefined);
