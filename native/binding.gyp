@@ -15,7 +15,8 @@
         "src/fiemap.cc",
         "src/loop.cc",
         "src/direct_io.cc",
-        "src/fuse_files.cc"
+        "src/fuse_files.cc",
+        "src/memory.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

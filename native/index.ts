@@ -9,3 +9,4 @@ export { allocAligned, DirectFile } from './direct-io.js';
 export { isNativeError, type NativeError } from './native-error.js';
 export { addonPath } from './load.js';
 export { serveFiles, type FuseFileServer, type FuseFileServerOptions, type ServedFile } from './fuse-files.js';
+export { tuneAllocatorForBulkData } from './memory.js';

@@ -64,6 +64,7 @@ export interface NativeBinding {
   fuseFilesReply(handle: number, id: number, bytes: Uint8Array): boolean;
   fuseFilesReplyError(handle: number, id: number, errno: number): boolean;
   fuseFilesUnmount(handle: number, lazy: boolean): Promise<number>;
+  tuneAllocator(mmapThresholdBytes: number, trimThresholdBytes: number): boolean;
 }
 
 const ADDON_RELATIVE_PATH = join('native', 'build', 'Release', 'shadowdisk_native.node');

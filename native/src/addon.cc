@@ -14,6 +14,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   shadowdisk::InitLoop(env, exports);
   shadowdisk::InitDirectIo(env, exports);
   shadowdisk::InitFuseFiles(env, exports);
+  shadowdisk::InitMemory(env, exports);
   return exports;
 }
 

@@ -14,5 +14,6 @@ void InitFiemap(Napi::Env env, Napi::Object exports);
 void InitLoop(Napi::Env env, Napi::Object exports);
 void InitDirectIo(Napi::Env env, Napi::Object exports);
 void InitFuseFiles(Napi::Env env, Napi::Object exports);
+void InitMemory(Napi::Env env, Napi::Object exports);
 
 }  // namespace shadowdisk

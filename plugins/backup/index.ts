@@ -1,4 +1,5 @@
 // The backup plugin: images of disks and partitions (docs/image-format.md).
+import { tuneAllocatorForBulkData } from '../../native/index.js';
 import type { PluginContext } from '../../sdk/index.js';
 import { browseCommands } from './browse-commands.js';
 import { imageCommands } from './image-commands.js';
@@ -6,6 +7,8 @@ import { diskCopyCommand } from './disk-copy-command.js';
 import { imageListCommand } from './image-list-command.js';
 
 export function activate(ctx: PluginContext): void {
+  // Chunks and read windows are multi-MiB buffers made and dropped hundreds of times a second: keep them on the heap.
+  tuneAllocatorForBulkData();
   const commands = imageCommands(ctx);
   ctx.commands.registerCommand('shadowdisk.backup.image-backup', commands.backup);
   ctx.commands.registerCommand('shadowdisk.backup.image-verify', commands.verify);

@@ -10,7 +10,7 @@ import type { BackupManifest } from './backup-manifest.js';
 import { ChunkPool } from './chunk-pool.js';
 import { openChain, sameLayout } from './image-chain.js';
 import { mountsOf } from './mount-state.js';
-import { encodeSegmentDoc, SEGMENT_BYTES, segmentKeyObject, type StreamSegments } from './segments.js';
+import { encodeSegmentDoc, SEGMENT_BYTES, SEGMENT_HASH_BYTES, segmentKeyObject, type StreamSegments } from './segments.js';
 import { planBackup } from './source-planner.js';
 import { SourceReader } from './source-reader.js';
 import { copyBlockStream, copyExtentStream, type CopyContext } from './stream-copier.js';
@@ -84,8 +84,16 @@ export async function runBackup(ctx: PluginContext, options: BackupOptions, run:
   };
   const context: CopyContext = {
     source, chunkSize: writer.chunkSizeBytes, segmentBytes: SEGMENT_BYTES, key: segmentKeyObject(segmentKey), signal: run.signal,
-    emit: async (streamId, offsetBytes, plain) => {
-      const encoding = pool.encode({ index: index++, streamId, offsetBytes }, plain);
+    allocate: (size) => pool.buffer(size),
+    emit: async (streamId, offsetBytes, plain, spans, hashesInto) => {
+      const hashed = spans.length > 0 && hashesInto !== undefined;
+      const encoding = pool.encode({ index: index++, streamId, offsetBytes }, plain, hashed ? { key: segmentKey, spans } : undefined).then((encoded) => {
+        if (hashed) {
+          if (encoded.segmentHashes?.length !== spans.length * SEGMENT_HASH_BYTES) throw new ShadowError('INTERNAL', `The encoder returned no segment hashes for chunk ${encoded.index}`);
+          spans.forEach((span, i) => hashesInto.set(encoded.segmentHashes!.subarray(i * SEGMENT_HASH_BYTES, (i + 1) * SEGMENT_HASH_BYTES), span.segment * SEGMENT_HASH_BYTES));
+        }
+        return encoded;
+      });
       // Handled when drained; until then a failure must not count as an unhandled rejection.
       encoding.catch(() => undefined);
       inFlight.push(encoding);
@@ -104,9 +112,11 @@ export async function runBackup(ctx: PluginContext, options: BackupOptions, run:
       read += stream.packedBytes;
       run.progress({ phase: options.parent ? options.parent.mode : 'backup', done: read, total });
     }
+    // Full backups hash segments in the encoders: every chunk must be back before the segment table is written.
+    while (inFlight.length > 0) await drainOne();
     const doc = encodeSegmentDoc(segments);
     for (let offset = 0; offset < doc.length; offset += writer.chunkSizeBytes) {
-      await context.emit(manifest.segments!.stream, offset, doc.slice(offset, offset + writer.chunkSizeBytes));
+      await context.emit(manifest.segments!.stream, offset, doc.slice(offset, offset + writer.chunkSizeBytes), []);
     }
     while (inFlight.length > 0) await drainOne();
     await Promise.all(writes);

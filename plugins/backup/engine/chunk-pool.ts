@@ -9,7 +9,10 @@ import type { ChunkMeta, EncodedChunk } from '../image/chunk-codec.js';
 import type { ChunkKeys } from '../image/image-keys.js';
 import type { ChunkTask } from './chunk-worker.js';
 
-type Reply = { id: number; encoded: EncodedChunk } | { id: number; error: { message: string; code?: string } };
+type Reply = { id: number; encoded: EncodedChunk; plain?: Uint8Array; segmentHashes?: Uint8Array } | { id: number; error: { message: string; code?: string } };
+
+/** Plain buffers kept for reuse: enough for the chunks in flight. */
+const MAX_SPARES = 8;
 
 /** The compiled worker: tests run the engine from sources, but a worker thread needs plain JavaScript. */
 function workerUrl(): URL {
@@ -22,14 +25,18 @@ function workerUrl(): URL {
 
 export class ChunkPool implements AsyncDisposable {
   private readonly workers: Worker[];
-  private readonly pending = new Map<number, { resolve: (e: EncodedChunk) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (e: EncodedChunk & { segmentHashes?: Uint8Array }) => void; reject: (e: Error) => void }>();
   private nextId = 0;
-  private nextWorker = 0;
+  /** Chunks each worker holds; a chunk goes to the least busy (chunk costs differ: random data is fast, text slow). */
+  private readonly load: number[];
+  private readonly workerOf = new Map<number, number>();
   private broken: Error | undefined;
   private closing = false;
+  private readonly spares: Uint8Array[] = [];
 
   constructor(private readonly keys: ChunkKeys | undefined, private readonly level: number, threads = Math.max(1, availableParallelism())) {
     const url = workerUrl();
+    this.load = new Array<number>(threads).fill(0);
     this.workers = Array.from({ length: threads }, () => {
       const worker = new Worker(url);
       worker.on('message', (reply: Reply) => this.settle(reply));
@@ -42,23 +49,43 @@ export class ChunkPool implements AsyncDisposable {
     });
   }
 
-  /** Encodes one chunk on the next worker; `plain` is transferred (unusable here afterwards). */
-  encode(meta: ChunkMeta, plain: Uint8Array): Promise<EncodedChunk> {
+  /**
+   * Encodes one chunk on the next worker; `plain` is transferred (unusable here afterwards). With `segments`, the
+   * worker also hashes those segments of the chunk (SEGMENT_HASH_BYTES each, in span order).
+   */
+  encode(meta: ChunkMeta, plain: Uint8Array, segments?: ChunkTask['segments']): Promise<EncodedChunk & { segmentHashes?: Uint8Array }> {
     if (this.broken) return Promise.reject(this.broken);
     const id = this.nextId++;
-    const worker = this.workers[this.nextWorker++ % this.workers.length]!;
+    const slot = this.load.indexOf(Math.min(...this.load));
+    const worker = this.workers[slot]!;
+    this.load[slot]!++;
+    this.workerOf.set(id, slot);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const task: ChunkTask = { id, keys: this.keys, meta, plain, level: this.level };
+      const task: ChunkTask = { id, keys: this.keys, meta, plain, level: this.level, ...(segments ? { segments } : {}) };
       worker.postMessage(task, [plain.buffer as ArrayBuffer]);
     });
   }
 
+  /** A buffer of `size` bytes to fill with a chunk: one a worker handed back when there is one (contents undefined). */
+  buffer(size: number): Uint8Array {
+    const index = this.spares.findIndex((b) => b.byteLength === size);
+    return index >= 0 ? this.spares.splice(index, 1)[0]! : new Uint8Array(size);
+  }
+
   private settle(reply: Reply): void {
+    const slot = this.workerOf.get(reply.id);
+    if (slot !== undefined) {
+      this.load[slot]!--;
+      this.workerOf.delete(reply.id);
+    }
+    if ('plain' in reply && reply.plain && reply.plain.byteOffset === 0 && this.spares.length < MAX_SPARES) {
+      this.spares.push(new Uint8Array(reply.plain.buffer, 0, reply.plain.buffer.byteLength));
+    }
     const waiter = this.pending.get(reply.id);
     if (!waiter) return;
     this.pending.delete(reply.id);
-    if ('encoded' in reply) waiter.resolve(reply.encoded);
+    if ('encoded' in reply) waiter.resolve(reply.segmentHashes ? { ...reply.encoded, segmentHashes: reply.segmentHashes } : reply.encoded);
     else {
       const code = reply.error.code !== undefined && reply.error.code in ERROR_CODES ? (reply.error.code as ErrorCode) : 'INTERNAL';
       waiter.reject(new ShadowError(code, reply.error.message));

@@ -2,7 +2,7 @@
 // changed since the parent (all of them without a parent) into chunks.
 import type { KeyObject } from 'node:crypto';
 import type { StreamManifest } from './backup-manifest.js';
-import { ChunkBuilder } from './chunk-builder.js';
+import { ChunkBuilder, type SegmentSpan } from './chunk-builder.js';
 import { bySegment, includedRanges } from './packed-stream.js';
 import { hashSegment, segmentCount, SEGMENT_HASH_BYTES, type StreamSegments } from './segments.js';
 import type { SourceReader } from './source-reader.js';
@@ -13,13 +13,16 @@ export interface CopyContext {
   chunkSize: number;
   segmentBytes: number;
   key: KeyObject;
-  emit: (streamId: number, offsetBytes: number, plain: Uint8Array) => Promise<void>;
+  /** Hands a chunk on; its segment spans (a full backup) are hashed by the encoder into `hashesInto` (the stream's). */
+  emit: (streamId: number, offsetBytes: number, plain: Uint8Array, spans: readonly SegmentSpan[], hashesInto?: Uint8Array) => Promise<void>;
+  /** A chunk buffer to fill (recycled from the encoders when one is free). */
+  allocate?: (size: number) => Uint8Array;
   signal: AbortSignal;
 }
 
 /** Table sectors and the boot gap: small, stored whole in every image. */
 export async function copyExtentStream(stream: StreamManifest, context: CopyContext): Promise<number> {
-  const builder = new ChunkBuilder(stream.id, context.chunkSize, context.emit);
+  const builder = new ChunkBuilder(stream.id, context.chunkSize, context.emit, context.allocate);
   for (const range of includedRanges(stream)) {
     for (let offset = 0; offset < range.lengthBytes; offset += WINDOW_BYTES) {
       const buffer = new Uint8Array(Math.min(WINDOW_BYTES, range.lengthBytes - offset));
@@ -35,16 +38,23 @@ export async function copyExtentStream(stream: StreamManifest, context: CopyCont
 export async function copyBlockStream(stream: StreamManifest, parent: StreamSegments | undefined, context: CopyContext): Promise<{ segments: StreamSegments; packedBytes: number }> {
   const count = segmentCount(stream.sizeBytes, context.segmentBytes);
   const segments: StreamSegments = { hashes: new Uint8Array(count * SEGMENT_HASH_BYTES), stored: new Uint8Array(Math.ceil(count / 8)) };
-  const builder = new ChunkBuilder(stream.id, context.chunkSize, context.emit);
+  const builder = new ChunkBuilder(stream.id, context.chunkSize, (id, offset, plain, spans) => context.emit(id, offset, plain, spans, segments.hashes), context.allocate);
   const groups = bySegment(includedRanges(stream), stream.startBytes, context.segmentBytes);
   // The next window is being read while this one is hashed and packed.
   for await (const { window, data } of readWindows(context.source, windowsOf(groups), context.signal)) {
     for (const group of window.groups) {
       const pieces = group.ranges.map((r) => data.subarray(r.offsetBytes - window.start, r.offsetBytes - window.start + r.lengthBytes));
-      const hash = hashSegment(context.key, group.ranges.map((r) => ({ offsetBytes: r.offsetBytes - stream.startBytes, lengthBytes: r.lengthBytes })), pieces);
+      const ranges = group.ranges.map((r) => ({ offsetBytes: r.offsetBytes - stream.startBytes, lengthBytes: r.lengthBytes }));
+      if (!parent) {
+        // Every segment is stored: the encoding worker hashes it from the chunk, off this thread.
+        segments.stored[group.segment >> 3]! |= 1 << (group.segment & 7);
+        await builder.pushSegment(group.segment, ranges, pieces);
+        continue;
+      }
+      const hash = hashSegment(context.key, ranges, pieces);
       segments.hashes.set(hash, group.segment * SEGMENT_HASH_BYTES);
-      const before = parent?.hashes.subarray(group.segment * SEGMENT_HASH_BYTES, (group.segment + 1) * SEGMENT_HASH_BYTES);
-      if (before && Buffer.from(before).equals(hash)) continue;
+      const before = parent.hashes.subarray(group.segment * SEGMENT_HASH_BYTES, (group.segment + 1) * SEGMENT_HASH_BYTES);
+      if (Buffer.from(before).equals(hash)) continue;
       segments.stored[group.segment >> 3]! |= 1 << (group.segment & 7);
       for (const piece of pieces) await builder.push(piece);
     }
