@@ -1,4 +1,5 @@
-# Builds the Shadowdisk native addon: thin Linux ioctl/syscall wrappers, one .cc file per concern.
+# Builds the Shadowdisk native addon (thin Linux ioctl/syscall wrappers, one .cc file per concern) and the hotcore
+# engine, a standalone executable (build/Release/hotcore) whose data path never enters JavaScript.
 {
   "targets": [
     {
@@ -25,6 +26,21 @@
       "libraries": ["-lfuse3", "-lpthread"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE", "_FILE_OFFSET_BITS=64"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
+    },
+    {
+      "target_name": "hotcore",
+      "type": "executable",
+      "sources": [
+        "src/hotcore/main.cc",
+        "src/hotcore/origin.cc",
+        "src/hotcore/snapshot.cc",
+        "src/hotcore/fuse_ops.cc",
+        "src/hotcore/control.cc"
+      ],
+      "include_dirs": ["/usr/include/fuse3"],
+      "libraries": ["-lfuse3", "-lpthread"],
+      "defines": ["FUSE_USE_VERSION=312", "_GNU_SOURCE", "_FILE_OFFSET_BITS=64"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
     }
   ]
 }

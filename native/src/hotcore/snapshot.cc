@@ -1,0 +1,188 @@
+// Copy-before-write: from the cut on, the first write to each 4 KiB block first copies the old block into the diff
+// store; the snapshot reads the diff store where a block was preserved and the origin elsewhere. A full diff store
+// fails the snapshot (never the write).
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "engine.h"
+
+namespace hotcore {
+
+namespace {
+
+size_t StripeOf(uint64_t block) { return static_cast<size_t>(block % kStripeCount); }
+
+uint64_t NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+void Fail(Snapshot& snapshot, const std::string& why) {
+  std::lock_guard<std::mutex> lock(snapshot.failureMutex);
+  if (snapshot.state.load() != static_cast<int>(SnapshotState::kActive)) return;
+  snapshot.failure = why;
+  snapshot.state.store(static_cast<int>(SnapshotState::kFailed));
+  Log("snapshot %llu failed: %s", static_cast<unsigned long long>(snapshot.id), why.c_str());
+}
+
+void CloseDiff(Snapshot& snapshot) {
+  if (snapshot.diffDirectFd >= 0) close(snapshot.diffDirectFd);
+  if (snapshot.diffBufferedFd >= 0) close(snapshot.diffBufferedFd);
+  snapshot.diffDirectFd = snapshot.diffBufferedFd = -1;
+  if (!snapshot.diffPath.empty()) unlink(snapshot.diffPath.c_str());
+  snapshot.diffPath.clear();
+}
+
+int DiffWrite(Snapshot& snapshot, const char* block, uint64_t slot) {
+  if (snapshot.diffDirectFd >= 0) {
+    int rc = PwriteFull(snapshot.diffDirectFd, block, kBlockSize, slot * kBlockSize);
+    if (rc != -EINVAL) return rc;
+  }
+  return PwriteFull(snapshot.diffBufferedFd, block, kBlockSize, slot * kBlockSize);
+}
+
+int DiffRead(Snapshot& snapshot, char* block, uint64_t slot) {
+  if (snapshot.diffDirectFd >= 0 && reinterpret_cast<uintptr_t>(block) % kBlockSize == 0) {
+    int rc = PreadFull(snapshot.diffDirectFd, block, kBlockSize, slot * kBlockSize);
+    if (rc != -EINVAL) return rc;
+  }
+  return PreadFull(snapshot.diffBufferedFd, block, kBlockSize, slot * kBlockSize);
+}
+
+}  // namespace
+
+// Called with switchLock held exclusively: no write is in flight.
+int SnapshotCreate(Engine& engine, std::string& error) {
+  Snapshot& s = engine.snapshot;
+  if (s.state.load() != static_cast<int>(SnapshotState::kNone)) {
+    error = "SNAPSHOT_EXISTS: snapshot " + std::to_string(s.id) + " exists; delete it first";
+    return -EEXIST;
+  }
+  uint64_t limit = engine.diffLimitBytes;
+  struct statvfs vfs;
+  if (statvfs(engine.diffDir.c_str(), &vfs) != 0) {
+    error = "DIFF_STORE_UNAVAILABLE: statvfs '" + engine.diffDir + "': " + strerror(errno);
+    return -errno;
+  }
+  uint64_t freeBytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  uint64_t reserve = freeBytes / 10;  // leave the diff store's filesystem a tenth of its free space
+  if (limit == 0 || limit > freeBytes - reserve) limit = freeBytes - reserve;
+  s.id++;
+  s.diffPath = engine.diffDir + "/snapshot-" + std::to_string(getpid()) + "-" + std::to_string(s.id) + ".diff";
+  s.diffBufferedFd = open(s.diffPath.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (s.diffBufferedFd < 0) {
+    error = "DIFF_STORE_UNAVAILABLE: cannot create '" + s.diffPath + "': " + strerror(errno);
+    s.diffPath.clear();
+    return -errno;
+  }
+  s.diffDirectFd = open(s.diffPath.c_str(), O_RDWR | O_DIRECT | O_CLOEXEC);
+  if (!s.preserved) {
+    s.preserved.reset(new AtomicBitmap(engine.blocks));
+    s.slotOf.reset(new uint32_t[engine.blocks]);
+  }
+  s.preserved->Clear();
+  s.nextSlot.store(0);
+  s.slotLimit = std::min<uint64_t>(limit / kBlockSize, UINT32_MAX);
+  s.failure.clear();
+  s.createdAtMs = NowMs();
+  s.state.store(static_cast<int>(SnapshotState::kActive));
+  Log("snapshot %llu active, diff store '%s' up to %llu bytes", static_cast<unsigned long long>(s.id), s.diffPath.c_str(),
+      static_cast<unsigned long long>(s.slotLimit * kBlockSize));
+  return 0;
+}
+
+// Called with switchLock held exclusively.
+void SnapshotDelete(Engine& engine) {
+  Snapshot& s = engine.snapshot;
+  s.state.store(static_cast<int>(SnapshotState::kNone));
+  CloseDiff(s);
+  s.nextSlot.store(0);
+}
+
+void PreserveBlocks(Engine& engine, uint64_t first, uint64_t last) {
+  Snapshot& s = engine.snapshot;
+  for (uint64_t block = first; block <= last; block++) {
+    if (s.state.load(std::memory_order_acquire) != static_cast<int>(SnapshotState::kActive)) return;
+    if (s.preserved->Test(block)) continue;
+    std::lock_guard<std::mutex> lock(s.stripes[StripeOf(block)]);
+    if (s.preserved->Test(block)) continue;
+    uint64_t slot = s.nextSlot.fetch_add(1);
+    if (slot >= s.slotLimit) {
+      Fail(s, "DIFF_STORE_FULL: the diff store in '" + engine.diffDir + "' holds its limit of " +
+                  std::to_string(s.slotLimit * kBlockSize) + " bytes");
+      return;
+    }
+    char* old = AlignedScratch(kBlockSize, 3);
+    int rc = OriginRead(engine.origin, old, kBlockSize, block * kBlockSize);
+    if (rc == 0) rc = DiffWrite(s, old, slot);
+    if (rc != 0) {
+      Fail(s, std::string(rc == -ENOSPC ? "DIFF_STORE_FULL" : "DIFF_STORE_IO") + ": cannot preserve block " +
+                  std::to_string(block) + " in '" + s.diffPath + "': " + strerror(-rc));
+      return;
+    }
+    s.slotOf[block] = static_cast<uint32_t>(slot);
+    s.preserved->Set(block);  // release: the slot and the diff bytes are visible before the bit
+  }
+}
+
+int SnapshotRead(Engine& engine, char* buffer, size_t length, uint64_t offset) {
+  Snapshot& s = engine.snapshot;
+  auto active = [&] { return s.state.load(std::memory_order_acquire) == static_cast<int>(SnapshotState::kActive); };
+  if (!active()) return -EIO;
+  // Blocks not yet preserved are read from the origin under their stripe locks, so no first write can slip in between
+  // the check and the read. Stripes are taken in ascending order; writers hold at most one, so this cannot deadlock.
+  uint64_t first = offset / kBlockSize;
+  uint64_t last = (offset + length - 1) / kBlockSize;
+  std::vector<size_t> stripes;
+  for (uint64_t b = first; b <= last; b++) stripes.push_back(StripeOf(b));
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  for (size_t stripe : stripes) s.stripes[stripe].lock();
+  int rc = 0;
+  char* block = AlignedScratch(kBlockSize, 3);
+  for (uint64_t b = first; b <= last && rc == 0; b++) {
+    uint64_t blockStart = b * kBlockSize;
+    uint64_t from = std::max(offset, blockStart);
+    uint64_t to = std::min(offset + length, blockStart + kBlockSize);
+    char* target = buffer + (from - offset);
+    bool whole = from == blockStart && to == blockStart + kBlockSize;
+    if (s.preserved->Test(b)) {
+      char* into = whole ? target : block;
+      rc = DiffRead(s, into, s.slotOf[b]);
+      if (rc == 0 && !whole) std::memcpy(target, block + (from - blockStart), to - from);
+    } else if (whole) {
+      // Runs of origin blocks in one read: extend while the next blocks are also not preserved.
+      uint64_t end = b;
+      while (end + 1 <= last && !s.preserved->Test(end + 1) &&
+             (end + 2) * kBlockSize <= offset + length) end++;
+      rc = OriginRead(engine.origin, target, (end - b + 1) * kBlockSize, blockStart);
+      b = end;
+    } else {
+      rc = OriginRead(engine.origin, block, kBlockSize, blockStart);
+      if (rc == 0) std::memcpy(target, block + (from - blockStart), to - from);
+    }
+  }
+  for (auto it = stripes.rbegin(); it != stripes.rend(); ++it) s.stripes[*it].unlock();
+  if (rc != 0) return rc;
+  return active() ? 0 : -EIO;
+}
+
+uint64_t DiffStoreBytes(const Engine& engine) {
+  const Snapshot& s = engine.snapshot;
+  if (s.state.load() == static_cast<int>(SnapshotState::kNone)) return 0;
+  return std::min(s.nextSlot.load(), s.slotLimit) * kBlockSize;
+}
+
+std::string SnapshotFailure(Engine& engine) {
+  std::lock_guard<std::mutex> lock(engine.snapshot.failureMutex);
+  return engine.snapshot.failure;
+}
+
+}  // namespace hotcore
