@@ -76,7 +76,8 @@ export async function runBackup(ctx: PluginContext, options: BackupOptions, run:
   const writes: Promise<void>[] = [];
   const drainOne = async () => {
     const encoded = await inFlight.shift()!;
-    const write = writer.appendEncoded(encoded);
+    // Once written, the record's buffer goes back to the workers: fresh multi-MiB buffers cost page faults and GC.
+    const write = writer.appendEncoded(encoded).then(() => pool.recycleRecord(encoded.record));
     write.catch(() => undefined);
     writes.push(write);
     if (writes.length > 4) await writes.shift();

@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ERROR_CODES, ShadowError, type ErrorCode } from '../../../sdk/index.js';
-import type { ChunkMeta, EncodedChunk } from '../image/chunk-codec.js';
+import { maxRecordLength, type ChunkMeta, type EncodedChunk } from '../image/chunk-codec.js';
 import type { ChunkKeys } from '../image/image-keys.js';
 import type { ChunkTask } from './chunk-worker.js';
 
@@ -33,6 +33,8 @@ export class ChunkPool implements AsyncDisposable {
   private broken: Error | undefined;
   private closing = false;
   private readonly spares: Uint8Array[] = [];
+  /** Record buffers written out and handed back (recycleRecord), for the workers to encode into again. */
+  private readonly recordSpares: Uint8Array[] = [];
 
   constructor(private readonly keys: ChunkKeys | undefined, private readonly level: number, threads = Math.max(1, availableParallelism())) {
     const url = workerUrl();
@@ -62,8 +64,10 @@ export class ChunkPool implements AsyncDisposable {
     this.workerOf.set(id, slot);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const task: ChunkTask = { id, keys: this.keys, meta, plain, level: this.level, ...(segments ? { segments } : {}) };
-      worker.postMessage(task, [plain.buffer as ArrayBuffer]);
+      const index = this.recordSpares.findIndex((b) => b.length >= maxRecordLength(plain.length));
+      const out = index >= 0 ? this.recordSpares.splice(index, 1)[0] : undefined;
+      const task: ChunkTask = { id, keys: this.keys, meta, plain, level: this.level, ...(segments ? { segments } : {}), ...(out ? { out } : {}) };
+      worker.postMessage(task, out ? [plain.buffer as ArrayBuffer, out.buffer as ArrayBuffer] : [plain.buffer as ArrayBuffer]);
     });
   }
 
@@ -71,6 +75,11 @@ export class ChunkPool implements AsyncDisposable {
   buffer(size: number): Uint8Array {
     const index = this.spares.findIndex((b) => b.byteLength === size);
     return index >= 0 ? this.spares.splice(index, 1)[0]! : new Uint8Array(size);
+  }
+
+  /** Hands a written record's buffer back for reuse; the record must not be used afterwards. */
+  recycleRecord(record: Uint8Array): void {
+    if (this.recordSpares.length < MAX_SPARES && record.buffer instanceof ArrayBuffer) this.recordSpares.push(new Uint8Array(record.buffer));
   }
 
   private settle(reply: Reply): void {

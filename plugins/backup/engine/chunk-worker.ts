@@ -12,6 +12,8 @@ export interface ChunkTask {
   meta: ChunkMeta;
   plain: Uint8Array;
   level: number;
+  /** A record buffer handed back by the pool for reuse (its contents are overwritten). */
+  out?: Uint8Array;
   /** Segments packed whole in this chunk, to hash with the segment key (a full backup); none otherwise. */
   segments?: { key: Uint8Array; spans: readonly SegmentSpan[] };
 }
@@ -29,7 +31,7 @@ function hashSpans(plain: Uint8Array, segments: NonNullable<ChunkTask['segments'
 parentPort?.on('message', (task: ChunkTask) => {
   try {
     const segmentHashes = task.segments && task.segments.spans.length > 0 ? hashSpans(task.plain, task.segments) : undefined;
-    const encoded = encodeChunk(task.keys, task.meta, task.plain, task.level);
+    const encoded = encodeChunk(task.keys, task.meta, task.plain, task.level, task.out);
     // The plain buffer goes back too, for the pool to refill (unless the record is made over the same memory).
     const plain = task.plain.buffer === encoded.record.buffer ? undefined : task.plain;
     parentPort!.postMessage({ id: task.id, encoded, plain, segmentHashes }, plain ? [encoded.record.buffer as ArrayBuffer, plain.buffer as ArrayBuffer] : [encoded.record.buffer as ArrayBuffer]);

@@ -21,7 +21,16 @@ export interface EncodedChunk extends ChunkRecordFields {
 
 const NO_HASH = new Uint8Array(DIGEST_SIZE);
 
-export function encodeChunk(keys: ChunkKeys | undefined, meta: ChunkMeta, plain: Uint8Array, level: number): EncodedChunk {
+/** The most bytes a chunk record of `plainLength` plain bytes can take (raw, encrypted). */
+export function maxRecordLength(plainLength: number): number {
+  return RECORD_HEADER_SIZE + plainLength + ENCRYPTION_OVERHEAD;
+}
+
+/**
+ * Encodes one chunk into a record. With `out` (at least maxRecordLength(plain.length) bytes, e.g. a record buffer
+ * the caller recycles), the record is a view at its start; otherwise a new buffer.
+ */
+export function encodeChunk(keys: ChunkKeys | undefined, meta: ChunkMeta, plain: Uint8Array, level: number, out?: Uint8Array): EncodedChunk {
   checkMeta(meta);
   if (plain.length === 0 || plain.length > MAX_CHUNK_SIZE) throw invalidArgument(`Cannot encode chunk ${meta.index}: it has ${plain.length} bytes, expected 1–${MAX_CHUNK_SIZE}`);
   if (!Number.isInteger(level) || level < 0 || level > MAX_COMPRESSION_LEVEL) {
@@ -44,7 +53,8 @@ export function encodeChunk(keys: ChunkKeys | undefined, meta: ChunkMeta, plain:
     encrypted,
     plainSha256: keys ? NO_HASH : plainSha256,
   };
-  const record = new Uint8Array(RECORD_HEADER_SIZE + fields.storedLength);
+  const recordLength = RECORD_HEADER_SIZE + fields.storedLength;
+  const record = out && out.length >= recordLength ? out.subarray(0, recordLength) : new Uint8Array(recordLength);
   encodeRecordHeader(fields, record);
   if (!encrypted) {
     record.set(body, RECORD_HEADER_SIZE);

@@ -1,6 +1,7 @@
 // The I/O edges of the image format: files, pipes and streams as ImageSink, files and buffers as ImageSource.
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
+import { allocAligned, DirectFile } from '../../../native/index.js';
 import { ShadowError } from '../../../sdk/index.js';
 import { corrupt } from './image-format.js';
 import type { ImageSource } from './image-reader.js';
@@ -14,10 +15,72 @@ export interface ClosableImageSource extends ImageSource, AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Creates (or truncates) a file, or opens a FIFO or /dev/stdout, and writes to it sequentially. */
+/**
+ * Creates (or truncates) a file, or opens a FIFO or /dev/stdout, and writes to it sequentially. A regular file is
+ * written with O_DIRECT where its filesystem allows (measured: the page-cache copy of buffered writes cost more CPU
+ * than compressing), through aligned staging buffers; the unaligned tail goes through the ordinary descriptor.
+ */
 export async function fileImageSink(path: string): Promise<ClosableImageSink> {
   const handle = await ioCall(() => open(path, 'w'), `open '${path}' for writing`);
+  if ((await handle.stat()).isFile()) {
+    let direct: DirectFile | undefined;
+    try {
+      direct = DirectFile.open(path, 'r+');
+    } catch {
+      // tmpfs and some FUSE filesystems refuse O_DIRECT: buffered writes then.
+    }
+    if (direct) return directSink(handle, direct, path);
+  }
   return sinkOnHandle(handle, path);
+}
+
+const STAGE_BYTES = 8 * 1024 * 1024;
+
+/** Sequential O_DIRECT writes from two aligned staging buffers: one is filled while the other is being written. */
+function directSink(handle: FileHandle, direct: DirectFile, path: string): ClosableImageSink {
+  const stages = [allocAligned(STAGE_BYTES, direct.alignment), allocAligned(STAGE_BYTES, direct.alignment)];
+  let current = 0;
+  let filled = 0;
+  let offset = 0;
+  let inFlight: Promise<unknown> | undefined;
+  let closed = false;
+  const flushStage = async () => {
+    if (inFlight) await inFlight;
+    const stage = stages[current]!;
+    inFlight = ioCall(() => direct.write(stage, BigInt(offset)), `write to '${path}'`);
+    inFlight.catch(() => undefined);
+    offset += STAGE_BYTES;
+    current ^= 1;
+    filled = 0;
+  };
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    try {
+      if (inFlight) await inFlight;
+      // The last, unaligned bytes through the ordinary descriptor; then everything is flushed as a buffered file is.
+      let done = 0;
+      while (done < filled) done += (await ioCall(() => handle.write(stages[current]!, done, filled - done, offset + done), `write to '${path}'`)).bytesWritten;
+      await handle.sync();
+    } finally {
+      direct.close();
+      await handle.close();
+    }
+  };
+  return {
+    async write(bytes) {
+      let at = 0;
+      while (at < bytes.length) {
+        const take = Math.min(bytes.length - at, STAGE_BYTES - filled);
+        stages[current]!.set(bytes.subarray(at, at + take), filled);
+        filled += take;
+        at += take;
+        if (filled === STAGE_BYTES) await flushStage();
+      }
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }
 
 function sinkOnHandle(handle: FileHandle, path: string): ClosableImageSink {
