@@ -8,5 +8,6 @@ export { attachLoop, loopStatus, detachLoop, partitionNodesOf, type LoopAttachOp
 export { allocAligned, DirectFile } from './direct-io.js';
 export { isNativeError, type NativeError } from './native-error.js';
 export { addonPath } from './load.js';
+export { hotcoreExecutable } from './hotcore.js';
 export { serveFiles, type FuseFileServer, type FuseFileServerOptions, type ServedFile } from './fuse-files.js';
 export { tuneAllocatorForBulkData } from './memory.js';

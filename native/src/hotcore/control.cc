@@ -139,6 +139,7 @@ std::string CbtGet(Engine& engine, const std::string& path) {
 std::string Handle(Engine& engine, const std::string& request, bool& stop) {
   std::string cmd = Field(request, "cmd");
   if (cmd == "status") return Status(engine);
+  Log("control: %s", cmd.c_str());
   if (cmd == "snapshot-create") {
     std::string error;
     int rc;
@@ -158,10 +159,14 @@ std::string Handle(Engine& engine, const std::string& request, bool& stop) {
   if (cmd == "cbt-get") return CbtGet(engine, Field(request, "path"));
   if (cmd == "shutdown") {
     // Refused while anything (a loop device) holds the FUSE file: detach that first, as the notes' cleanup order says.
-    if (umount2(engine.mountDir.c_str(), 0) != 0 && errno != EINVAL) {
-      return Error(std::string(errno == EBUSY ? "TARGET_BUSY" : "IO_ERROR") + ": cannot unmount '" + engine.mountDir + "': " + strerror(errno));
-    }
+    // Set first: the loop ends the moment the unmount succeeds, and main must then wait for this reply.
     engine.stopping.store(true);
+    if (umount2(engine.mountDir.c_str(), 0) != 0 && errno != EINVAL) {
+      int err = errno;
+      engine.stopping.store(false);
+      Log("control: cannot unmount yet: %s", strerror(err));
+      return Error(std::string(err == EBUSY ? "TARGET_BUSY" : "IO_ERROR") + ": cannot unmount '" + engine.mountDir + "': " + strerror(err));
+    }
     stop = true;
     return "{\"ok\":true}";
   }

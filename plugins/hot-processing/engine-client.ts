@@ -1,0 +1,94 @@
+// Talks to a running hotcore engine over its control socket: one JSON request per line, one JSON reply per line.
+import { connect } from 'node:net';
+import { ShadowError } from '../../sdk/index.js';
+
+export interface EngineSnapshotStatus {
+  state: 'none' | 'active' | 'failed';
+  id?: number;
+  createdAtMs?: number;
+  diffStoreBytes?: number;
+  diffStoreLimitBytes?: number;
+  diffStorePath?: string;
+  /** Why a failed snapshot failed: `DIFF_STORE_FULL` when the diff store could hold no more. */
+  error?: { code: string; message: string };
+}
+
+export interface EngineStatus {
+  pid: number;
+  origin: string;
+  mountDir: string;
+  sizeBytes: number;
+  blockSize: number;
+  directIo: boolean;
+  generation: number;
+  changedBlocks: number;
+  snapshot: EngineSnapshotStatus;
+  diffStoreBytes: number;
+  ioFlusher: boolean;
+  memoryLocked: boolean;
+}
+
+export interface ChangedBlockMap {
+  generation: number;
+  nextGeneration: number;
+  changedBlocks: number;
+  blocks: number;
+  blockSize: number;
+  path: string;
+}
+
+type Reply = { ok: true } & Record<string, unknown> | { ok: false; code: string; message: string };
+
+/** Sends one request and resolves with the reply; an engine error becomes a ShadowError naming the engine's code. */
+export function engineRequest(socketPath: string, request: Record<string, unknown>, timeoutMs = 10_000): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    let received = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new ShadowError('TIMEOUT', `The hotcore engine at '${socketPath}' did not answer '${String(request['cmd'])}' within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('connect', () => socket.write(`${JSON.stringify(request)}\n`));
+    socket.on('data', (chunk) => {
+      received += chunk.toString('utf8');
+      const newline = received.indexOf('\n');
+      if (newline < 0) return;
+      clearTimeout(timer);
+      socket.end();
+      const reply = JSON.parse(received.slice(0, newline)) as Reply;
+      if (reply.ok) resolve(reply);
+      else reject(new ShadowError(reply.code === 'TARGET_BUSY' ? 'TARGET_BUSY' : reply.code === 'NOT_FOUND' ? 'NOT_FOUND' : 'IO_ERROR', `hotcore ${String(request['cmd'])}: ${reply.message}`, { details: { engineCode: reply.code } }));
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new ShadowError('IO_ERROR', `Cannot reach the hotcore engine at '${socketPath}' (${error.code ?? error.message}); is it running?`, { cause: error }));
+    });
+  });
+}
+
+/** Typed wrappers over the engine's commands. */
+export class EngineClient {
+  constructor(readonly socketPath: string) {}
+
+  async status(timeoutMs?: number): Promise<EngineStatus> {
+    return (await engineRequest(this.socketPath, { cmd: 'status' }, timeoutMs)) as unknown as EngineStatus;
+  }
+
+  async createSnapshot(): Promise<EngineSnapshotStatus> {
+    return ((await engineRequest(this.socketPath, { cmd: 'snapshot-create' })) as { snapshot: EngineSnapshotStatus }).snapshot;
+  }
+
+  async deleteSnapshot(): Promise<void> {
+    await engineRequest(this.socketPath, { cmd: 'snapshot-delete' });
+  }
+
+  /** Writes the changed-block bitmap (bit b of byte b/8 is block b) to `path` and starts a new generation. */
+  async takeChangedBlocks(path: string): Promise<ChangedBlockMap> {
+    return (await engineRequest(this.socketPath, { cmd: 'cbt-get', path })) as unknown as ChangedBlockMap;
+  }
+
+  /** Unmounts the FUSE directory and stops the engine; TARGET_BUSY while a loop device still holds the volume. */
+  async shutdown(): Promise<void> {
+    await engineRequest(this.socketPath, { cmd: 'shutdown' });
+  }
+}

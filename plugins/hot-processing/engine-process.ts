@@ -1,0 +1,112 @@
+// Starts a hotcore engine in its own session (setsid: a stopped, orphaned group would get SIGHUP) with its log in its
+// folder, waits until it answers, and waits for it to end. Also the last resort for a hung engine: aborting its FUSE
+// connection, which fails pending I/O with EIO instead of leaving writers in D state.
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { hotcoreExecutable } from '../../native/index.js';
+import { ShadowError } from '../../sdk/index.js';
+import { EngineClient, type EngineStatus } from './engine-client.js';
+
+export interface EngineLaunch {
+  origin: string;
+  engineDir: string;
+  controlPath: string;
+  diffDir: string;
+  diffLimitBytes?: number;
+  readyTimeoutMs?: number;
+}
+
+export interface StartedEngine {
+  pid: number;
+  mountDir: string;
+  controlPath: string;
+  logPath: string;
+  client: EngineClient;
+  status: EngineStatus;
+}
+
+export async function startEngine(launch: EngineLaunch): Promise<StartedEngine> {
+  const mountDir = join(launch.engineDir, 'mnt');
+  const controlPath = launch.controlPath;
+  mkdirSync(dirname(controlPath), { recursive: true, mode: 0o700 });
+  const logPath = join(launch.engineDir, 'engine.log');
+  mkdirSync(mountDir, { recursive: true, mode: 0o700 });
+  const args = ['--origin', launch.origin, '--mount', mountDir, '--diff-dir', launch.diffDir, '--control', controlPath];
+  if (launch.diffLimitBytes !== undefined) args.push('--diff-limit-bytes', String(launch.diffLimitBytes));
+  const log = openSync(logPath, 'a', 0o600);
+  let exitCode: number | null | undefined;
+  const child = spawn(hotcoreExecutable(), args, { detached: true, stdio: ['ignore', log, log] });
+  closeSync(log);
+  child.once('exit', (code, signal) => (exitCode = code ?? (signal ? 128 : null)));
+  child.unref();
+  const client = new EngineClient(controlPath);
+  const deadline = Date.now() + (launch.readyTimeoutMs ?? 10_000);
+  for (;;) {
+    try {
+      const status = await client.status(1000);
+      return { pid: child.pid!, mountDir, controlPath, logPath, client, status };
+    } catch (error) {
+      if (exitCode !== undefined || Date.now() > deadline) {
+        if (exitCode === undefined) child.kill('SIGKILL');
+        throw new ShadowError('IO_ERROR', `The hotcore engine for '${launch.origin}' did not start (${exitCode === undefined ? 'no answer' : `exit ${String(exitCode)}`}): ${lastLogLines(logPath)}`, { cause: error });
+      }
+      await sleep(20);
+    }
+  }
+}
+
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    return state !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isRunning(pid)) {
+    if (Date.now() > deadline) return false;
+    await sleep(20);
+  }
+  return true;
+}
+
+/**
+ * Aborts the FUSE connection behind `mountDir` (its device number names /sys/fs/fuse/connections/N): every pending
+ * and later request fails with EIO. For an engine that stopped answering; fusectl is mounted if it is not.
+ */
+export function abortFuseConnection(mountDir: string): boolean {
+  // From the mount table, not stat(): a hung engine would never answer the GETATTR.
+  const line = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => decodeMountField(l.split(' ')[4] ?? '') === mountDir);
+  const minor = line?.split(' ')[2]?.split(':')[1];
+  if (minor === undefined) return false;
+  const connections = '/sys/fs/fuse/connections';
+  if (readdirSync(connections).length === 0) spawnSync('mount', ['-t', 'fusectl', 'none', connections], { stdio: 'ignore' });
+  try {
+    writeFileSync(join(connections, String(minor), 'abort'), '1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The mount table's octal escapes (`\\040` for a space) decoded. */
+export function decodeMountField(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+}
+
+export function lastLogLines(logPath: string, lines = 5): string {
+  try {
+    return readFileSync(logPath, 'utf8').trim().split('\n').slice(-lines).join(' | ') || '(empty log)';
+  } catch {
+    return '(no log)';
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

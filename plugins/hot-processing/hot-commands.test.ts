@@ -1,0 +1,67 @@
+// hot attach|detach|status|snapshot through the host, on image files, with a real engine, FUSE and loop devices.
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { loopStatus } from '../../native/index.js';
+import { isMounted, mkfs, mount, sparseImage } from '../../test/helpers/index.js';
+import { hotAttach, hotHost } from '../../test/hot/hot-volume.js';
+import { isRunning } from './engine-process.js';
+import type { AttachmentStatus } from './hot-commands.js';
+
+const MiB = 1024 * 1024;
+
+describe('hot commands', () => {
+  it('attaches an image behind a direct-I/O loop device on the engine file and detaches it without leftovers', async () => {
+    await using hot = await hotHost();
+    await using image = await sparseImage(64 * MiB, { dir: hot.scratch });
+    const volume = await hotAttach(hot, image.path);
+    try {
+      const { attachment } = volume;
+      expect(loopStatus(attachment.device)).toMatchObject({ backingFile: `${attachment.mountDir}/volume`, directIo: true, readOnly: false });
+      const status = await hot.host.executeCommand('shadowdisk.hot-processing.status', { options: { json: true } });
+      const [listed] = (status.data as { attachments: AttachmentStatus[] }).attachments;
+      expect(listed).toMatchObject({ origin: image.path, device: attachment.device, engine: { sizeBytes: 64 * MiB, generation: 1, snapshot: { state: 'none' } } });
+      await hot.host.executeCommand('shadowdisk.hot-processing.detach', { positionals: [attachment.device] });
+      expect(await isMounted(attachment.mountDir)).toBe(false);
+      expect(isRunning(attachment.pid)).toBe(false);
+      expect(existsSync(attachment.controlPath)).toBe(false);
+      expect(volume.current()).toBeUndefined();
+    } finally {
+      await volume[Symbol.asyncDispose]();
+    }
+  });
+
+  it('refuses a missing origin, a missing or same-filesystem diff store and a second attach with named codes', async () => {
+    await using hot = await hotHost();
+    await using image = await sparseImage(16 * MiB, { dir: hot.scratch });
+    const attach = (origin: string, options: Record<string, string>) => hot.host.executeCommand('shadowdisk.hot-processing.attach', { positionals: [origin], options });
+    await expect(attach(`${hot.scratch}/absent.img`, { 'diff-dir': hot.diffDir })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(attach(image.path, {})).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('--diff-dir') });
+    await expect(attach(image.path, { 'diff-dir': hot.scratch })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('same filesystem') });
+    await expect(attach(image.path, { 'diff-dir': hot.diffDir, 'diff-limit-mib': 'lots' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await using volume = await hotAttach(hot, image.path);
+    await expect(attach(image.path, { 'diff-dir': hot.diffDir })).rejects.toMatchObject({ code: 'TARGET_BUSY', message: expect.stringContaining(volume.device) });
+    await expect(hot.host.executeCommand('shadowdisk.hot-processing.detach', { positionals: ['/dev/loop-none'] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(hot.host.executeCommand('shadowdisk.hot-processing.snapshot-delete', { positionals: [volume.device] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('refuses to detach while the attached device or its snapshot is mounted, and snapshots a mounted ext4 read-only', async () => {
+    await using hot = await hotHost();
+    await using image = await sparseImage(64 * MiB, { dir: hot.scratch });
+    await using volume = await hotAttach(hot, image.path);
+    await mkfs(volume.device, 'ext4');
+    {
+      await using mounted = await mount(volume.device);
+      const created = await hot.host.executeCommand('shadowdisk.hot-processing.snapshot-create', { positionals: [volume.device] });
+      const snapshot = (created.data as { snapshot: { device: string; frozen: string | null } }).snapshot;
+      expect(snapshot.frozen).toBe(mounted.mountpoint);
+      expect(loopStatus(snapshot.device)).toMatchObject({ backingFile: `${volume.attachment.mountDir}/snapshot`, readOnly: true });
+      await expect(hot.host.executeCommand('shadowdisk.hot-processing.snapshot-create', { positionals: [volume.device] })).rejects.toMatchObject({ code: 'TARGET_BUSY' });
+      await expect(hot.host.executeCommand('shadowdisk.hot-processing.detach', { positionals: [volume.device] })).rejects.toMatchObject({ code: 'TARGET_BUSY', message: expect.stringContaining(mounted.mountpoint) });
+      const listed = await hot.host.executeCommand('shadowdisk.hot-processing.snapshot-list', { options: { json: true } });
+      expect((listed.data as { snapshots: unknown[] }).snapshots).toEqual([expect.objectContaining({ device: volume.device, snapshotDevice: snapshot.device, state: 'active' })]);
+    }
+    await hot.host.executeCommand('shadowdisk.hot-processing.snapshot-delete', { positionals: [volume.device] });
+    expect(volume.current()?.snapshot).toBeUndefined();
+    expect((await volume.client.status()).snapshot.state).toBe('none');
+  });
+});

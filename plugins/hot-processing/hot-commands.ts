@@ -1,0 +1,151 @@
+// `hot attach|detach|status`: put a volume behind a hotcore engine (FUSE file + direct-I/O loop device), take it away
+// in the notes' cleanup order (loop device, then engine and FUSE mount), and report what each engine says.
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { attachLoop, detachLoop } from '../../native/index.js';
+import type { CommandArgs, CommandResult, PluginContext } from '../../sdk/index.js';
+import { formatBytes, renderTable, ShadowError } from '../../sdk/index.js';
+import { Attachments, type Attachment } from './attachments.js';
+import { EngineClient, type EngineStatus } from './engine-client.js';
+import { abortFuseConnection, isRunning, lastLogLines, startEngine, waitForExit } from './engine-process.js';
+import { isHeldExclusively, loopBacks, mountpointsOf } from './device-use.js';
+import { positional } from './command-args.js';
+import { detachSnapshotDevice } from './snapshot-commands.js';
+
+function originOf(path: string): { origin: string; sizeBytes: number; dev: number } {
+  const origin = resolve(path);
+  let st;
+  try {
+    st = statSync(origin);
+  } catch {
+    throw new ShadowError('NOT_FOUND', `Cannot attach '${path}': it does not exist; give a block device or an image file`);
+  }
+  if (st.isBlockDevice()) {
+    if (isHeldExclusively(origin)) {
+      const where = mountpointsOf(origin);
+      throw new ShadowError('TARGET_BUSY', `Cannot attach '${origin}': it is ${where.length ? `mounted on ${where.join(', ')}` : 'in use'}; unmount it first, attach it, then mount the device 'hot attach' prints`);
+    }
+    return { origin, sizeBytes: 0, dev: st.rdev };
+  }
+  if (st.isFile()) {
+    if (st.size === 0) throw new ShadowError('INVALID_ARGUMENT', `Cannot attach '${origin}': the file is empty`);
+    return { origin, sizeBytes: st.size, dev: st.dev };
+  }
+  throw new ShadowError('INVALID_ARGUMENT', `Cannot attach '${origin}': expected a block device or an image file, got ${st.isDirectory() ? 'a folder' : 'another kind of file'}`);
+}
+
+/** The diff store must exist and lie on another filesystem: a snapshot of a volume must not grow inside that volume. */
+function diffDirOf(args: CommandArgs, originDev: number): string {
+  const value = args.options['diff-dir'];
+  if (typeof value !== 'string' || value === '') throw new ShadowError('INVALID_ARGUMENT', 'Missing --diff-dir DIR: a folder on another filesystem for snapshot diff stores');
+  const dir = resolve(value);
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    throw new ShadowError('NOT_FOUND', `The diff-store folder '${dir}' does not exist; create it on a filesystem other than the volume's`);
+  }
+  if (!st.isDirectory()) throw new ShadowError('INVALID_ARGUMENT', `--diff-dir '${dir}' is not a folder`);
+  if (st.dev === originDev) throw new ShadowError('INVALID_ARGUMENT', `--diff-dir '${dir}' lies on the same filesystem as the volume; choose a folder on another filesystem`);
+  return dir;
+}
+
+function diffLimit(args: CommandArgs): number | undefined {
+  const value = args.options['diff-limit-mib'];
+  if (value === undefined) return undefined;
+  const mib = Number(value);
+  if (!Number.isInteger(mib) || mib < 1) throw new ShadowError('INVALID_ARGUMENT', `--diff-limit-mib must be a whole number of MiB of at least 1, got '${String(value)}'`);
+  return mib * 1024 * 1024;
+}
+
+export async function attach(attachments: Attachments, args: CommandArgs): Promise<CommandResult> {
+  const { origin, dev } = originOf(positional(args, 0, 'the device or image file to attach'));
+  const diffDir = diffDirOf(args, dev);
+  const existing = attachments.byOrigin(origin);
+  if (existing !== undefined) throw new ShadowError('TARGET_BUSY', `'${origin}' is attached already as ${existing.device}; mount that device, or 'hot detach ${existing.device}' first`);
+  const engineDir = attachments.engineDirFor(origin);
+  mkdirSync(engineDir, { recursive: true, mode: 0o700 });
+  const limit = diffLimit(args);
+  const engine = await startEngine({ origin, engineDir, controlPath: attachments.controlPathFor(engineDir), diffDir, ...(limit !== undefined ? { diffLimitBytes: limit } : {}) });
+  let device: string;
+  try {
+    device = attachLoop(`${engine.mountDir}/volume`, { directIo: true });
+  } catch (error) {
+    await engine.client.shutdown().catch(() => undefined);
+    throw ShadowError.from(error, 'IO_ERROR');
+  }
+  const attachment: Attachment = {
+    origin, device, sizeBytes: engine.status.sizeBytes, engineDir, mountDir: engine.mountDir, controlPath: engine.controlPath,
+    logPath: engine.logPath, diffDir, pid: engine.pid, attachedAt: new Date().toISOString(),
+  };
+  attachments.save(attachment);
+  return { data: attachment, text: `${origin} is attached: mount ${device} instead of ${origin} (engine pid ${engine.pid}, diff stores in ${diffDir})` };
+}
+
+/** Stops an attachment's engine; an engine that does not answer has its FUSE connection aborted and is killed. */
+async function stopEngine(attachment: Attachment): Promise<void> {
+  const client = new EngineClient(attachment.controlPath);
+  for (let attempt = 0; isRunning(attachment.pid); attempt++) {
+    try {
+      await client.shutdown();
+      break;
+    } catch (error) {
+      // The kernel lets go of the FUSE file a moment after LOOP_CLR_FD.
+      if (ShadowError.from(error).code === 'TARGET_BUSY' && attempt < 50) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      abortFuseConnection(attachment.mountDir);
+      if (isRunning(attachment.pid)) process.kill(attachment.pid, 'SIGKILL');
+      break;
+    }
+  }
+  if (!(await waitForExit(attachment.pid, 5000))) throw new ShadowError('TIMEOUT', `The hotcore engine ${attachment.pid} for '${attachment.origin}' did not stop: ${lastLogLines(attachment.logPath)}`);
+}
+
+export async function detach(attachments: Attachments, args: CommandArgs): Promise<CommandResult> {
+  const attachment = attachments.find(positional(args, 0, 'the attached device'));
+  for (const device of [attachment.snapshot?.device, attachment.device]) {
+    if (device !== undefined && isHeldExclusively(device)) {
+      const where = mountpointsOf(device);
+      throw new ShadowError('TARGET_BUSY', `Cannot detach '${attachment.origin}': ${device} is ${where.length ? `mounted on ${where.join(', ')}` : 'in use'}; unmount it first`);
+    }
+  }
+  if (attachment.snapshot !== undefined) await detachSnapshotDevice(attachment);
+  if (loopBacks(attachment.device, `${attachment.mountDir}/volume`)) detachLoop(attachment.device);
+  await stopEngine(attachment);
+  rmSync(attachment.engineDir, { recursive: true, force: true });
+  attachments.remove(attachment);
+  return { data: { origin: attachment.origin, device: attachment.device }, text: `${attachment.origin} is detached (${attachment.device} released)` };
+}
+
+export interface AttachmentStatus extends Attachment {
+  engine: EngineStatus | { error: string };
+}
+
+export async function status(attachments: Attachments, args: CommandArgs): Promise<CommandResult> {
+  const list: AttachmentStatus[] = [];
+  for (const a of attachments.list()) {
+    const engine = await new EngineClient(a.controlPath).status(2000).catch((error: unknown) => ({ error: ShadowError.from(error).message }));
+    list.push({ ...a, engine });
+  }
+  if (args.options['json'] === true) return { data: { attachments: list } };
+  const rows = list.map((a) => {
+    const e = a.engine;
+    if ('error' in e) return [a.device, a.origin, 'engine unreachable', '', '', e.error];
+    const snap = e.snapshot.state === 'none' ? '-' : `${e.snapshot.state}${a.snapshot ? ` ${a.snapshot.device}` : ''}${e.snapshot.error ? ` (${e.snapshot.error.code})` : ''}`;
+    return [a.device, a.origin, `gen ${e.generation}`, `${e.changedBlocks} blocks`, snap, formatBytes(e.diffStoreBytes)];
+  });
+  const text = list.length === 0 ? 'Nothing is attached' : renderTable(['Device', 'Origin', 'Generation', 'Changed', 'Snapshot', 'Diff store'], rows);
+  return { data: { attachments: list }, text };
+}
+
+export function hotCommands(ctx: PluginContext) {
+  const attachments = new Attachments(ctx.storagePath);
+  return {
+    attachments,
+    attach: (args: CommandArgs) => attach(attachments, args),
+    detach: (args: CommandArgs) => detach(attachments, args),
+    status: (args: CommandArgs) => status(attachments, args),
+  };
+}
