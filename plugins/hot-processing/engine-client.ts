@@ -10,7 +10,7 @@ export interface EngineSnapshotStatus {
   diffStoreLimitBytes?: number;
   diffStorePath?: string;
   /** Why a failed snapshot failed: `DIFF_STORE_FULL` when the diff store could hold no more. */
-  error?: { code: string; message: string };
+  error?: { code: string; message: string; atMs: number };
 }
 
 export interface EngineStatus {

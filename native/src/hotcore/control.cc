@@ -90,7 +90,7 @@ std::string SnapshotJson(Engine& engine) {
            ",\"diffStorePath\":" + Quote(s.diffPath);
     if (!failure.empty()) {
       size_t colon = failure.find(':');
-      out += ",\"error\":{\"code\":" + Quote(failure.substr(0, colon)) + ",\"message\":" + Quote(failure.substr(colon + 2)) + "}";
+      out += ",\"error\":{\"code\":" + Quote(failure.substr(0, colon)) + ",\"message\":" + Quote(failure.substr(colon + 2)) + ",\"atMs\":" + std::to_string(FailedAtMs(engine)) + "}";
     }
   }
   return out + "}";

@@ -54,6 +54,7 @@ struct Snapshot {
   std::atomic<int> state{static_cast<int>(SnapshotState::kNone)};
   uint64_t id = 0;
   uint64_t createdAtMs = 0;
+  uint64_t failedAtMs = 0;  // guarded by failureMutex
   std::string failure;  // "DIFF_STORE_FULL: ..." once failed; guarded by failureMutex
   std::mutex failureMutex;
   std::unique_ptr<AtomicBitmap> preserved;
@@ -108,6 +109,7 @@ void PreserveBlocks(Engine& engine, uint64_t first, uint64_t last);
 int SnapshotRead(Engine& engine, char* buffer, size_t length, uint64_t offset);
 uint64_t DiffStoreBytes(const Engine& engine);
 std::string SnapshotFailure(Engine& engine);
+uint64_t FailedAtMs(Engine& engine);
 
 // fuse_ops.cc
 const fuse_lowlevel_ops& FuseOps();

@@ -28,6 +28,7 @@ void Fail(Snapshot& snapshot, const std::string& why) {
   std::lock_guard<std::mutex> lock(snapshot.failureMutex);
   if (snapshot.state.load() != static_cast<int>(SnapshotState::kActive)) return;
   snapshot.failure = why;
+  snapshot.failedAtMs = NowMs();
   snapshot.state.store(static_cast<int>(SnapshotState::kFailed));
   Log("snapshot %llu failed: %s", static_cast<unsigned long long>(snapshot.id), why.c_str());
 }
@@ -178,6 +179,11 @@ uint64_t DiffStoreBytes(const Engine& engine) {
   const Snapshot& s = engine.snapshot;
   if (s.state.load() == static_cast<int>(SnapshotState::kNone)) return 0;
   return std::min(s.nextSlot.load(), s.slotLimit) * kBlockSize;
+}
+
+uint64_t FailedAtMs(Engine& engine) {
+  std::lock_guard<std::mutex> lock(engine.snapshot.failureMutex);
+  return engine.snapshot.failedAtMs;
 }
 
 std::string SnapshotFailure(Engine& engine) {

@@ -1,0 +1,57 @@
+// A diff store that cannot hold the snapshot's old blocks: the snapshot fails with a named error at once, reads from
+// it fail with EIO, and every write to the origin lands (its hash is what was written).
+import { createHash, randomFillSync } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { allocAligned, DirectFile } from '../../native/index.js';
+import { sparseImage } from '../helpers/index.js';
+import { hotAttach, hotHost } from './hot-volume.js';
+
+const MiB = 1024 * 1024;
+
+async function fileHash(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+describe('diff-store overflow', () => {
+  it('fails the snapshot with DIFF_STORE_FULL within a second when 256 MiB of writes meet a 64 MiB diff store, and the origin loses nothing', async () => {
+    await using hot = await hotHost();
+    await using image = await sparseImage(512 * MiB, { dir: hot.scratch });
+    const expected = createHash('sha256');
+    {
+      await using volume = await hotAttach(hot, image.path, { 'diff-limit-mib': '64' });
+      const created = await hot.host.executeCommand('shadowdisk.hot-processing.snapshot-create', { positionals: [volume.device] });
+      const snapshotDevice = (created.data as { snapshot: { device: string } }).snapshot.device;
+      const chunk = allocAligned(MiB);
+      const startedAt: number[] = [];
+      {
+        using file = DirectFile.open(volume.device, 'r+');
+        for (let mib = 0; mib < 256; mib++) {
+          randomFillSync(chunk);
+          startedAt.push(Date.now());
+          await file.write(chunk, BigInt(mib * MiB));
+          expected.update(chunk);
+        }
+      }
+      const { snapshot } = await volume.client.status();
+      expect(snapshot).toMatchObject({ state: 'failed', error: { code: 'DIFF_STORE_FULL' } });
+      // The 65th MiB is the first the store cannot hold: the snapshot failed during that write.
+      expect(snapshot.error!.atMs).toBeGreaterThanOrEqual(startedAt[64]! - 5);
+      expect(snapshot.error!.atMs - startedAt[64]!).toBeLessThan(1000);
+      const listed = await hot.host.executeCommand('shadowdisk.hot-processing.snapshot-list', { options: { json: true } });
+      expect((listed.data as { snapshots: unknown[] }).snapshots).toEqual([expect.objectContaining({ state: 'failed', error: expect.objectContaining({ code: 'DIFF_STORE_FULL' }) })]);
+      {
+        using reader = DirectFile.open(snapshotDevice, 'r');
+        await expect(reader.read(allocAligned(MiB), 0n)).rejects.toMatchObject({ code: 'EIO' });
+      }
+      const stores = await readdir(hot.diffDir);
+      for (const store of stores) expect((await stat(join(hot.diffDir, store))).size).toBeLessThanOrEqual(64 * MiB);
+    }
+    for (let mib = 256; mib < 512; mib++) expected.update(Buffer.alloc(MiB));
+    expect(await fileHash(image.path)).toBe(expected.digest('hex'));
+  });
+});
