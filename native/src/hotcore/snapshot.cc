@@ -41,12 +41,12 @@ void CloseDiff(Snapshot& snapshot) {
   snapshot.diffPath.clear();
 }
 
-int DiffWrite(Snapshot& snapshot, const char* block, uint64_t slot) {
+int DiffWrite(Snapshot& snapshot, const char* blocks, uint64_t length, uint64_t slot) {
   if (snapshot.diffDirectFd >= 0) {
-    int rc = PwriteFull(snapshot.diffDirectFd, block, kBlockSize, slot * kBlockSize);
+    int rc = PwriteFull(snapshot.diffDirectFd, blocks, length, slot * kBlockSize);
     if (rc != -EINVAL) return rc;
   }
-  return PwriteFull(snapshot.diffBufferedFd, block, kBlockSize, slot * kBlockSize);
+  return PwriteFull(snapshot.diffBufferedFd, blocks, length, slot * kBlockSize);
 }
 
 int DiffRead(Snapshot& snapshot, char* block, uint64_t slot) {
@@ -107,29 +107,74 @@ void SnapshotDelete(Engine& engine) {
   s.nextSlot.store(0);
 }
 
+// Locks the stripes of blocks [first, last] in ascending stripe order (every multi-stripe holder does, so none can
+// deadlock another) and returns them for UnlockStripes.
+static std::vector<size_t> LockStripes(Snapshot& s, uint64_t first, uint64_t last) {
+  std::vector<size_t> stripes;
+  for (uint64_t b = first; b <= last && stripes.size() < kStripeCount; b++) stripes.push_back(StripeOf(b));
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  for (size_t stripe : stripes) s.stripes[stripe].lock();
+  return stripes;
+}
+
+static void UnlockStripes(Snapshot& s, const std::vector<size_t>& stripes) {
+  for (auto it = stripes.rbegin(); it != stripes.rend(); ++it) s.stripes[*it].unlock();
+}
+
+// Copies blocks [first, last] (all not preserved, their stripes held) into consecutive diff-store slots: one origin
+// read and one diff-store write for the run, not one per block.
+static bool PreserveRun(Engine& engine, uint64_t first, uint64_t last) {
+  Snapshot& s = engine.snapshot;
+  uint64_t count = last - first + 1;
+  uint64_t slot = s.nextSlot.fetch_add(count);
+  if (slot + count > s.slotLimit) {
+    Fail(s, "DIFF_STORE_FULL: the diff store in '" + engine.diffDir + "' holds its limit of " +
+                std::to_string(s.slotLimit * kBlockSize) + " bytes");
+    return false;
+  }
+  char* old = AlignedScratch(count * kBlockSize, 3);
+  int rc = old == nullptr ? -ENOMEM : OriginRead(engine.origin, old, count * kBlockSize, first * kBlockSize);
+  if (rc == 0) rc = DiffWrite(s, old, count * kBlockSize, slot);
+  if (rc != 0) {
+    Fail(s, std::string(rc == -ENOSPC ? "DIFF_STORE_FULL" : "DIFF_STORE_IO") + ": cannot preserve blocks " +
+                std::to_string(first) + "-" + std::to_string(last) + " in '" + s.diffPath + "': " + strerror(-rc));
+    return false;
+  }
+  for (uint64_t b = first; b <= last; b++) {
+    s.slotOf[b] = static_cast<uint32_t>(slot + (b - first));
+    s.preserved->Set(b);  // release: the slot and the diff bytes are visible before the bit
+  }
+  return true;
+}
+
 void PreserveBlocks(Engine& engine, uint64_t first, uint64_t last) {
   Snapshot& s = engine.snapshot;
-  for (uint64_t block = first; block <= last; block++) {
+  constexpr uint64_t kMaxRunBlocks = kMaxIoBytes / kBlockSize;
+  for (uint64_t block = first; block <= last;) {
     if (s.state.load(std::memory_order_acquire) != static_cast<int>(SnapshotState::kActive)) return;
-    if (s.preserved->Test(block)) continue;
-    std::lock_guard<std::mutex> lock(s.stripes[StripeOf(block)]);
-    if (s.preserved->Test(block)) continue;
-    uint64_t slot = s.nextSlot.fetch_add(1);
-    if (slot >= s.slotLimit) {
-      Fail(s, "DIFF_STORE_FULL: the diff store in '" + engine.diffDir + "' holds its limit of " +
-                  std::to_string(s.slotLimit * kBlockSize) + " bytes");
-      return;
+    if (s.preserved->Test(block)) {
+      block++;
+      continue;
     }
-    char* old = AlignedScratch(kBlockSize, 3);
-    int rc = OriginRead(engine.origin, old, kBlockSize, block * kBlockSize);
-    if (rc == 0) rc = DiffWrite(s, old, slot);
-    if (rc != 0) {
-      Fail(s, std::string(rc == -ENOSPC ? "DIFF_STORE_FULL" : "DIFF_STORE_IO") + ": cannot preserve block " +
-                  std::to_string(block) + " in '" + s.diffPath + "': " + strerror(-rc));
-      return;
+    uint64_t end = block;
+    while (end < last && end - block + 1 < kMaxRunBlocks && !s.preserved->Test(end + 1)) end++;
+    std::vector<size_t> stripes = LockStripes(s, block, end);
+    // Another writer may have preserved some of the run meanwhile: copy the pieces still missing.
+    bool ok = true;
+    for (uint64_t b = block; b <= end && ok;) {
+      if (s.preserved->Test(b)) {
+        b++;
+        continue;
+      }
+      uint64_t pieceEnd = b;
+      while (pieceEnd < end && !s.preserved->Test(pieceEnd + 1)) pieceEnd++;
+      ok = s.state.load(std::memory_order_acquire) == static_cast<int>(SnapshotState::kActive) && PreserveRun(engine, b, pieceEnd);
+      b = pieceEnd + 1;
     }
-    s.slotOf[block] = static_cast<uint32_t>(slot);
-    s.preserved->Set(block);  // release: the slot and the diff bytes are visible before the bit
+    UnlockStripes(s, stripes);
+    if (!ok) return;
+    block = end + 1;
   }
 }
 
@@ -138,14 +183,10 @@ int SnapshotRead(Engine& engine, char* buffer, size_t length, uint64_t offset) {
   auto active = [&] { return s.state.load(std::memory_order_acquire) == static_cast<int>(SnapshotState::kActive); };
   if (!active()) return -EIO;
   // Blocks not yet preserved are read from the origin under their stripe locks, so no first write can slip in between
-  // the check and the read. Stripes are taken in ascending order; writers hold at most one, so this cannot deadlock.
+  // the check and the read.
   uint64_t first = offset / kBlockSize;
   uint64_t last = (offset + length - 1) / kBlockSize;
-  std::vector<size_t> stripes;
-  for (uint64_t b = first; b <= last; b++) stripes.push_back(StripeOf(b));
-  std::sort(stripes.begin(), stripes.end());
-  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
-  for (size_t stripe : stripes) s.stripes[stripe].lock();
+  std::vector<size_t> stripes = LockStripes(s, first, last);
   int rc = 0;
   char* block = AlignedScratch(kBlockSize, 3);
   for (uint64_t b = first; b <= last && rc == 0; b++) {
@@ -170,7 +211,7 @@ int SnapshotRead(Engine& engine, char* buffer, size_t length, uint64_t offset) {
       if (rc == 0) std::memcpy(target, block + (from - blockStart), to - from);
     }
   }
-  for (auto it = stripes.rbegin(); it != stripes.rend(); ++it) s.stripes[*it].unlock();
+  UnlockStripes(s, stripes);
   if (rc != 0) return rc;
   return active() ? 0 : -EIO;
 }
