@@ -17,13 +17,14 @@
         "src/loop.cc",
         "src/direct_io.cc",
         "src/fuse_files.cc",
-        "src/memory.cc"
+        "src/memory.cc",
+        "src/zstd_codec.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
       ],
       "include_dirs": ["/usr/include/fuse3"],
-      "libraries": ["-lfuse3", "-lpthread"],
+      "libraries": ["-lfuse3", "-lzstd", "-lpthread"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE", "_FILE_OFFSET_BITS=64"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
     },

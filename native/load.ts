@@ -65,6 +65,8 @@ export interface NativeBinding {
   fuseFilesReplyError(handle: number, id: number, errno: number): boolean;
   fuseFilesUnmount(handle: number, lazy: boolean): Promise<number>;
   tuneAllocator(mmapThresholdBytes: number, trimThresholdBytes: number): boolean;
+  zstdCompressInto(src: Uint8Array, dst: Uint8Array, dstOffset: number, dstCapacity: number, level: number): number;
+  zstdDecompressInto(src: Uint8Array, dst: Uint8Array): number;
 }
 
 const ADDON_RELATIVE_PATH = join('native', 'build', 'Release', 'shadowdisk_native.node');

@@ -15,6 +15,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   shadowdisk::InitDirectIo(env, exports);
   shadowdisk::InitFuseFiles(env, exports);
   shadowdisk::InitMemory(env, exports);
+  shadowdisk::InitZstd(env, exports);
   return exports;
 }
 

@@ -15,5 +15,6 @@ void InitLoop(Napi::Env env, Napi::Object exports);
 void InitDirectIo(Napi::Env env, Napi::Object exports);
 void InitFuseFiles(Napi::Env env, Napi::Object exports);
 void InitMemory(Napi::Env env, Napi::Object exports);
+void InitZstd(Napi::Env env, Napi::Object exports);
 
 }  // namespace shadowdisk

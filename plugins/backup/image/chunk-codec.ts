@@ -1,6 +1,6 @@
 // Encodes and decodes one chunk record: zero detection, zstd (raw when it does not help), SHA-256, optional AES-256-GCM. Pure and synchronous, so it runs in worker threads.
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
-import { constants, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { native } from '../../../native/load.js';
 import { checkRecordMatchesEntry, encodeRecordHeader, parseRecordHeader, RECORD_AAD_BYTES, type ChunkIndexEntry, type ChunkRecordFields } from './chunk-record.js';
 import {
   corrupt, DIGEST_SIZE, ENCRYPTION_OVERHEAD, equalBytes, GCM_TAG_SIZE, hex, invalidArgument, MAX_CHUNK_SIZE,
@@ -37,14 +37,17 @@ export function encodeChunk(keys: ChunkKeys | undefined, meta: ChunkMeta, plain:
     throw invalidArgument(`Cannot encode chunk ${meta.index}: compression level is ${level}, expected 0 (none) to ${MAX_COMPRESSION_LEVEL}`);
   }
   const plainSha256 = sha256(plain);
+  const zero = isAllZero(plain);
+  const encrypted = keys !== undefined && !zero;
+  const bodyStart = RECORD_HEADER_SIZE + (encrypted ? DIGEST_SIZE : 0);
+  const buffer = out && out.length >= maxRecordLength(plain.length) ? out : new Uint8Array(maxRecordLength(plain.length));
   let kind: ChunkKind = 'zero';
   let body: Uint8Array = new Uint8Array(0);
-  if (!isAllZero(plain)) {
-    // One output buffer of the compress bound: with zlib's default 16 KiB output steps, zstd runs 3-5x slower.
-    const packed = level > 0 ? zstdCompressSync(plain, { chunkSize: zstdBound(plain.length), pledgedSrcSize: plain.length, params: { [constants.ZSTD_c_compressionLevel]: level } }) : undefined;
-    [kind, body] = packed && packed.length < plain.length ? ['zstd', packed] : ['raw', plain];
+  if (!zero) {
+    // zstd straight into the record, kept only when it is smaller than the plain data.
+    const packed = level > 0 ? native().zstdCompressInto(plain, buffer, bodyStart, plain.length - 1, level) : -1;
+    [kind, body] = packed > 0 ? ['zstd', buffer.subarray(bodyStart, bodyStart + packed)] : ['raw', plain];
   }
-  const encrypted = keys !== undefined && kind !== 'zero';
   const fields: ChunkRecordFields = {
     ...meta,
     plainLength: plain.length,
@@ -53,14 +56,14 @@ export function encodeChunk(keys: ChunkKeys | undefined, meta: ChunkMeta, plain:
     encrypted,
     plainSha256: keys ? NO_HASH : plainSha256,
   };
-  const recordLength = RECORD_HEADER_SIZE + fields.storedLength;
-  const record = out && out.length >= recordLength ? out.subarray(0, recordLength) : new Uint8Array(recordLength);
+  const record = buffer.subarray(0, RECORD_HEADER_SIZE + fields.storedLength);
   encodeRecordHeader(fields, record);
   if (!encrypted) {
-    record.set(body, RECORD_HEADER_SIZE);
+    if (kind === 'raw') record.set(body, RECORD_HEADER_SIZE);
   } else {
     const cipher = createCipheriv('aes-256-gcm', keys.chunkKey, chunkNonce(keys.imageId, meta.index));
     cipher.setAAD(chunkAad(keys.imageId, record));
+    // The digest, then the body (which may already sit in the record: cipher.update returns new bytes).
     record.set(cipher.update(plainSha256), RECORD_HEADER_SIZE);
     record.set(cipher.update(body), RECORD_HEADER_SIZE + DIGEST_SIZE);
     cipher.final();
@@ -99,7 +102,8 @@ export function decodeChunk(keys: ChunkKeys | undefined, entry: ChunkIndexEntry,
   let plain: Uint8Array = payload;
   if (entry.kind === 'zstd') {
     try {
-      plain = zstdDecompressSync(payload, { maxOutputLength: entry.plainLength, chunkSize: Math.max(64, entry.plainLength) });
+      const into = new Uint8Array(entry.plainLength);
+      plain = into.subarray(0, native().zstdDecompressInto(payload, into));
     } catch (error) {
       throw corrupt(`chunk ${entry.index} does not decompress (${(error as Error).message}), expected ${entry.plainLength} bytes of zstd data`, { chunk: entry.index });
     }
@@ -147,9 +151,4 @@ export function isAllZero(bytes: Uint8Array): boolean {
   if (bytes.length === 0 || bytes[0] !== 0) return bytes.length === 0;
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return buffer.subarray(1).equals(buffer.subarray(0, buffer.length - 1));
-}
-
-/** ZSTD_COMPRESSBOUND: the most a zstd frame of `n` input bytes can take. */
-function zstdBound(n: number): number {
-  return n + (n >>> 8) + (n < 128 * 1024 ? (128 * 1024 - n) >>> 11 : 0) + 64;
 }
