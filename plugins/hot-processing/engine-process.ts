@@ -94,6 +94,21 @@ export function abortFuseConnection(mountDir: string): boolean {
   }
 }
 
+export function isMountpoint(dir: string): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => decodeMountField(l.split(' ')[4] ?? '') === dir);
+}
+
+/**
+ * Lifts the FUSE mount an engine left when it died (kill -9 leaves it mounted with a dead connection, every access
+ * failing with ENOTCONN); only ever called on an attachment's own mount folder. True when it is gone.
+ */
+export function unmountOrphanedMount(mountDir: string): boolean {
+  if (!isMountpoint(mountDir)) return true;
+  spawnSync('umount', [mountDir], { stdio: 'ignore' });
+  if (isMountpoint(mountDir)) spawnSync('umount', ['-l', mountDir], { stdio: 'ignore' });
+  return !isMountpoint(mountDir);
+}
+
 /** The mount table's octal escapes (`\\040` for a space) decoded. */
 export function decodeMountField(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));

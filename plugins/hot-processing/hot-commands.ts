@@ -7,7 +7,7 @@ import type { CommandArgs, CommandResult, PluginContext } from '../../sdk/index.
 import { formatBytes, renderTable, ShadowError } from '../../sdk/index.js';
 import { Attachments, type Attachment } from './attachments.js';
 import { EngineClient, type EngineStatus } from './engine-client.js';
-import { abortFuseConnection, isRunning, lastLogLines, startEngine, waitForExit } from './engine-process.js';
+import { abortFuseConnection, isRunning, lastLogLines, startEngine, unmountOrphanedMount, waitForExit } from './engine-process.js';
 import { isHeldExclusively, loopBacks, mountpointsOf } from './device-use.js';
 import { positional } from './command-args.js';
 import { detachSnapshotDevice } from './snapshot-commands.js';
@@ -114,6 +114,10 @@ export async function detach(attachments: Attachments, args: CommandArgs): Promi
   if (attachment.snapshot !== undefined) await detachSnapshotDevice(attachment);
   if (loopBacks(attachment.device, `${attachment.mountDir}/volume`)) detachLoop(attachment.device);
   await stopEngine(attachment);
+  // A killed engine leaves its FUSE folder mounted: lift it before removing the folder, never remove through a mount.
+  if (!unmountOrphanedMount(attachment.mountDir)) {
+    throw new ShadowError('TARGET_BUSY', `Cannot detach '${attachment.origin}': the engine's folder '${attachment.mountDir}' is still mounted and will not unmount`);
+  }
   rmSync(attachment.engineDir, { recursive: true, force: true });
   attachments.remove(attachment);
   return { data: { origin: attachment.origin, device: attachment.device }, text: `${attachment.origin} is detached (${attachment.device} released)` };

@@ -1,11 +1,13 @@
 // Test handles for hot processing: a host on a fresh state folder, a diff-store folder on another filesystem, and an
 // attached volume that is detached on dispose; when the plugin's detach fails, what this handle made is taken down by
 // hand (its loop devices, the engine's FUSE connection, the engine itself), never anything else.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createHost, type ShadowdiskHost } from '../../core/node/index.js';
 import { detachLoop, loopStatus } from '../../native/index.js';
 import { Attachments, EngineClient, type Attachment } from '../../plugins/hot-processing/index.js';
+import { abortFuseConnection, isRunning } from '../../plugins/hot-processing/engine-process.js';
 import { isMounted, run, tempDir, tempStateDir, type TempDir } from '../helpers/index.js';
 
 export interface HotHost extends AsyncDisposable {
@@ -70,8 +72,14 @@ export async function hotAttach(hot: HotHost, origin: string, options: Record<st
   };
 }
 
-/** The fallback when detach failed: our loop devices, then the engine (its FUSE connection aborted if it hangs). */
+/** The fallback when detach failed: the engine's FUSE connection aborted (so nothing waits on it), our loop devices
+ * detached, the engine killed if it is still ours, its mount lifted. */
 async function forceRelease(a: Attachment): Promise<void> {
+  try {
+    abortFuseConnection(a.mountDir);
+  } catch {
+    // no fusectl here: the kill below still ends the connection
+  }
   for (const [device, file] of [[a.snapshot?.device, `${a.mountDir}/snapshot`], [a.device, `${a.mountDir}/volume`]] as const) {
     if (device === undefined) continue;
     try {
@@ -80,10 +88,6 @@ async function forceRelease(a: Attachment): Promise<void> {
       // not ours any more
     }
   }
-  try {
-    process.kill(a.pid, 'SIGKILL');
-  } catch {
-    // gone already
-  }
+  if (isRunning(a.pid) && readFileSync(`/proc/${a.pid}/comm`, 'utf8').trim() === 'hotcore') process.kill(a.pid, 'SIGKILL');
   if (await isMounted(a.mountDir)) await run('umount', ['-l', a.mountDir], { allowFailure: true });
 }

@@ -1,0 +1,45 @@
+// kill -9 of the engine: I/O to the attached device fails at once (EIO) instead of waiting forever, detach still
+// works, and a re-attach serves what was written before the kill.
+import { describe, expect, it } from 'vitest';
+import { allocAligned, DirectFile } from '../../native/index.js';
+import { sparseImage } from '../helpers/index.js';
+import { hotAttach, hotHost } from './hot-volume.js';
+import { BLOCK, readStamp, stampBlock } from './sector-stamp.js';
+
+const DEADLINE_MS = 5000;
+
+function withinDeadline<T>(what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${DEADLINE_MS} ms`)), DEADLINE_MS)));
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+describe('engine killed', () => {
+  it('fails I/O with EIO within a deadline after kill -9, detaches, and re-attaches with the data written before', async () => {
+    await using hot = await hotHost();
+    const blocks = 1024;
+    await using image = await sparseImage(blocks * BLOCK, { dir: hot.scratch });
+    const written = allocAligned(blocks * BLOCK);
+    for (let b = 0; b < blocks; b++) stampBlock(written.subarray(b * BLOCK, (b + 1) * BLOCK), b, 7);
+    {
+      await using volume = await hotAttach(hot, image.path);
+      {
+        using file = DirectFile.open(volume.device, 'r+');
+        await file.write(written, 0n);
+        process.kill(volume.attachment.pid, 'SIGKILL');
+        await withinDeadline('a write after the kill', expect(file.write(written.subarray(0, BLOCK), 0n)).rejects.toMatchObject({ code: 'EIO' }));
+        await withinDeadline('a read after the kill', expect(file.read(allocAligned(BLOCK), 0n)).rejects.toMatchObject({ code: 'EIO' }));
+      }
+      const status = await hot.host.executeCommand('shadowdisk.hot-processing.status', { options: { json: true } });
+      expect((status.data as { attachments: { engine: object }[] }).attachments[0]!.engine).toMatchObject({ error: expect.stringContaining('Cannot reach') });
+      await withinDeadline('detach', hot.host.executeCommand('shadowdisk.hot-processing.detach', { positionals: [volume.device] }));
+    }
+    await using again = await hotAttach(hot, image.path);
+    using file = DirectFile.open(again.device, 'r');
+    const back = allocAligned(blocks * BLOCK);
+    await file.read(back, 0n);
+    const seqs = new Set<number>();
+    for (let b = 0; b < blocks; b++) seqs.add(readStamp(back.subarray(b * BLOCK, (b + 1) * BLOCK), b));
+    expect([...seqs]).toEqual([7]);
+  });
+});
