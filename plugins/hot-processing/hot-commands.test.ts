@@ -1,8 +1,10 @@
 // hot attach|detach|status|snapshot through the host, on image files, with a real engine, FUSE and loop devices.
 import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loopStatus } from '../../native/index.js';
-import { isMounted, mkfs, mount, sparseImage } from '../../test/helpers/index.js';
+import { isMounted, loopDevice, mkfs, mount, sparseImage } from '../../test/helpers/index.js';
 import { hotAttach, hotHost } from '../../test/hot/hot-volume.js';
 import { isRunning } from './engine-process.js';
 import type { AttachmentStatus } from './hot-commands.js';
@@ -63,5 +65,25 @@ describe('hot commands', () => {
     await hot.host.executeCommand('shadowdisk.hot-processing.snapshot-delete', { positionals: [volume.device] });
     expect(volume.current()?.snapshot).toBeUndefined();
     expect((await volume.client.status()).snapshot.state).toBe('none');
+  });
+
+  it('refuses a mounted block device, then attaches it, holds it exclusively so the original cannot be mounted meanwhile, and passes writes through', async () => {
+    await using hot = await hotHost();
+    await using image = await sparseImage(32 * MiB, { dir: hot.scratch });
+    await using origin = await loopDevice(image.path);
+    await mkfs(origin.path, 'ext4');
+    {
+      await using mountedOrigin = await mount(origin.path);
+      await expect(hotAttach(hot, origin.path)).rejects.toMatchObject({ code: 'TARGET_BUSY', message: expect.stringContaining(mountedOrigin.mountpoint) });
+    }
+    await using volume = await hotAttach(hot, origin.path);
+    await expect(mount(origin.path)).rejects.toThrow(/busy|in use/i);
+    {
+      await using mounted = await mount(volume.device);
+      await writeFile(join(mounted.mountpoint, 'through.txt'), 'written through the engine');
+    }
+    await volume[Symbol.asyncDispose]();
+    await using direct = await mount(origin.path);
+    expect(await readFile(join(direct.mountpoint, 'through.txt'), 'utf8')).toBe('written through the engine');
   });
 });

@@ -111,6 +111,15 @@ int OpenOrigin(Origin& origin, std::string& error) {
   }
   if (S_ISBLK(st.st_mode)) {
     origin.blockDevice = true;
+    // Claim the device exclusively, so nothing mounts the original behind the engine's back while it is attached
+    // (the kernel refuses a mount of a claimed device); the O_DIRECT descriptor below shares this claim's purpose.
+    int exclusive = open(origin.path.c_str(), O_RDWR | O_EXCL | O_CLOEXEC);
+    if (exclusive < 0) {
+      error = "'" + origin.path + "' is in use (mounted or held by another program): " + strerror(errno);
+      return -errno;
+    }
+    close(origin.bufferedFd);
+    origin.bufferedFd = exclusive;
     if (ioctl(origin.bufferedFd, BLKGETSIZE64, &origin.sizeBytes) != 0) {
       error = "BLKGETSIZE64 '" + origin.path + "': " + strerror(errno);
       return -errno;
