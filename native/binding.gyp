@@ -36,7 +36,8 @@
         "src/hotcore/origin.cc",
         "src/hotcore/snapshot.cc",
         "src/hotcore/fuse_ops.cc",
-        "src/hotcore/control.cc"
+        "src/hotcore/control.cc",
+        "src/hotcore/cbt_file.cc"
       ],
       "include_dirs": ["/usr/include/fuse3"],
       "libraries": ["-lfuse3", "-lpthread"],

@@ -39,6 +39,12 @@ export class Attachments {
     return join(this.dir, 'engines', `${basename(origin).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 24)}-${tag}`);
   }
 
+  /** Where the origin's changed-block map survives between attachments (outside the engine folder, which detach removes). */
+  changedBlocksFileFor(origin: string): string {
+    const tag = createHash('sha256').update(origin).digest('hex').slice(0, 10);
+    return join(this.dir, 'changed-blocks', `${basename(origin).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 24)}-${tag}.cbt`);
+  }
+
   /** The engine's control socket, under /run: a socket path must stay under 108 bytes, which a state folder may not. */
   controlPathFor(engineDir: string): string {
     return join(RUN_DIR, `${createHash('sha256').update(engineDir).digest('hex').slice(0, 16)}.sock`);

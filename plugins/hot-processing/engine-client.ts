@@ -22,6 +22,10 @@ export interface EngineStatus {
   directIo: boolean;
   generation: number;
   changedBlocks: number;
+  /** Whether the map holds every write since its generation began (false after a crash or on a first attachment). */
+  changedBlocksTrusted: boolean;
+  /** Why it is not trusted; the next backup must then read everything. */
+  changedBlocksDistrust?: string;
   snapshot: EngineSnapshotStatus;
   diffStoreBytes: number;
   ioFlusher: boolean;
@@ -32,6 +36,8 @@ export interface ChangedBlockMap {
   generation: number;
   nextGeneration: number;
   changedBlocks: number;
+  /** Whether this generation's map holds every write made during it. */
+  trusted: boolean;
   blocks: number;
   blockSize: number;
   path: string;

@@ -12,6 +12,8 @@ export interface EngineLaunch {
   origin: string;
   engineDir: string;
   controlPath: string;
+  /** The changed-block map file kept between attachments. */
+  changedBlocksFile: string;
   diffDir: string;
   diffLimitBytes?: number;
   readyTimeoutMs?: number;
@@ -34,6 +36,8 @@ export async function startEngine(launch: EngineLaunch): Promise<StartedEngine> 
   mkdirSync(mountDir, { recursive: true, mode: 0o700 });
   const args = ['--origin', launch.origin, '--mount', mountDir, '--diff-dir', launch.diffDir, '--control', controlPath];
   if (launch.diffLimitBytes !== undefined) args.push('--diff-limit-bytes', String(launch.diffLimitBytes));
+  mkdirSync(dirname(launch.changedBlocksFile), { recursive: true, mode: 0o700 });
+  args.push('--cbt-file', launch.changedBlocksFile);
   const log = openSync(logPath, 'a', 0o600);
   let exitCode: number | null | undefined;
   const child = spawn(hotcoreExecutable(), args, { detached: true, stdio: ['ignore', log, log] });

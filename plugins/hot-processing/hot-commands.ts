@@ -66,7 +66,7 @@ export async function attach(attachments: Attachments, args: CommandArgs): Promi
   const engineDir = attachments.engineDirFor(origin);
   mkdirSync(engineDir, { recursive: true, mode: 0o700 });
   const limit = diffLimit(args);
-  const engine = await startEngine({ origin, engineDir, controlPath: attachments.controlPathFor(engineDir), diffDir, ...(limit !== undefined ? { diffLimitBytes: limit } : {}) });
+  const engine = await startEngine({ origin, engineDir, controlPath: attachments.controlPathFor(engineDir), changedBlocksFile: attachments.changedBlocksFileFor(origin), diffDir, ...(limit !== undefined ? { diffLimitBytes: limit } : {}) });
   let device: string;
   try {
     device = attachLoop(`${engine.mountDir}/volume`, { directIo: true });

@@ -63,3 +63,32 @@ describe('changed-block map', () => {
     expect((await volume.client.status()).generation).toBe(4);
   });
 });
+
+describe('changed-block map across attachments', () => {
+  it('survives a clean detach and is distrusted after the engine is killed', async () => {
+    await using hot = await hotHost();
+    await using image = await sparseImage(16 * MiB, { dir: hot.scratch });
+    const writeBlocks = async (device: string, list: number[]) => {
+      using file = DirectFile.open(device, 'r+');
+      const buffer = allocAligned(BLOCK).fill(7);
+      for (const b of list) await file.write(buffer, BigInt(b * BLOCK));
+    };
+    {
+      await using volume = await hotAttach(hot, image.path);
+      expect(await volume.client.status()).toMatchObject({ changedBlocksTrusted: false, changedBlocksDistrust: expect.stringContaining('first attachment') });
+      expect(await volume.client.takeChangedBlocks(join(hot.scratch, 'first.map'))).toMatchObject({ generation: 1, trusted: false });
+      await writeBlocks(volume.device, [3, 700, 2047]);
+    }
+    {
+      await using volume = await hotAttach(hot, image.path);
+      expect(await volume.client.status()).toMatchObject({ changedBlocksTrusted: true, generation: 2, changedBlocks: 3 });
+      const map = await volume.client.takeChangedBlocks(join(hot.scratch, 'second.map'));
+      expect(map).toMatchObject({ generation: 2, trusted: true });
+      expect([...blocksOf(await readFile(map.path), map.blocks)]).toEqual([3, 700, 2047]);
+      await writeBlocks(volume.device, [5]);
+      process.kill(volume.attachment.pid, 'SIGKILL');
+    }
+    await using volume = await hotAttach(hot, image.path);
+    expect(await volume.client.status()).toMatchObject({ changedBlocksTrusted: false, generation: 4, changedBlocksDistrust: expect.stringContaining('did not stop cleanly') });
+  });
+});

@@ -101,7 +101,9 @@ std::string Status(Engine& engine) {
          ",\"mountDir\":" + Quote(engine.mountDir) + ",\"sizeBytes\":" + std::to_string(engine.origin.sizeBytes) +
          ",\"blockSize\":" + std::to_string(kBlockSize) + ",\"directIo\":" + (engine.origin.directFd >= 0 ? "true" : "false") +
          ",\"generation\":" + std::to_string(engine.generation.load()) +
-         ",\"changedBlocks\":" + std::to_string(engine.changed->Count()) + ",\"snapshot\":" + SnapshotJson(engine) +
+         ",\"changedBlocks\":" + std::to_string(engine.changed->Count()) +
+         ",\"changedBlocksTrusted\":" + (engine.cbtTrusted.load() ? "true" : "false") +
+         (engine.cbtTrusted.load() ? std::string() : ",\"changedBlocksDistrust\":" + Quote(engine.cbtDistrust)) + ",\"snapshot\":" + SnapshotJson(engine) +
          ",\"diffStoreBytes\":" + std::to_string(DiffStoreBytes(engine)) + ",\"ioFlusher\":" + (engine.ioFlusher ? "true" : "false") +
          ",\"memoryLocked\":" + (engine.memoryLocked ? "true" : "false") + "}";
 }
@@ -111,11 +113,15 @@ std::string CbtGet(Engine& engine, const std::string& path) {
   if (path.empty() || path[0] != '/') return Error("INVALID_ARGUMENT: cbt-get needs an absolute \"path\"");
   std::vector<uint64_t> words;
   uint64_t generation;
+  bool trusted;
   {
     std::unique_lock<std::shared_mutex> cut(engine.switchLock);
     words = engine.changed->TakeWords();
     generation = engine.generation.fetch_add(1);
+    // The new generation begins here, with no write in flight: its map is complete.
+    trusted = engine.cbtTrusted.exchange(true);
   }
+  MarkChangedBlocksDirty(engine);
   uint64_t count = 0;
   for (uint64_t w : words) count += __builtin_popcountll(w);
   std::string bytes((engine.blocks + 7) / 8, '\0');
@@ -132,7 +138,7 @@ std::string CbtGet(Engine& engine, const std::string& path) {
     return Error("IO_ERROR: cannot write the changed-block map to '" + path + "': " + strerror(-rc));
   }
   return "{\"ok\":true,\"generation\":" + std::to_string(generation) + ",\"nextGeneration\":" + std::to_string(generation + 1) +
-         ",\"changedBlocks\":" + std::to_string(count) + ",\"blocks\":" + std::to_string(engine.blocks) +
+         ",\"changedBlocks\":" + std::to_string(count) + ",\"trusted\":" + (trusted ? "true" : "false") + ",\"blocks\":" + std::to_string(engine.blocks) +
          ",\"blockSize\":" + std::to_string(kBlockSize) + ",\"path\":" + Quote(path) + "}";
 }
 

@@ -76,6 +76,9 @@ struct Engine {
   uint64_t blocks = 0;
   std::unique_ptr<AtomicBitmap> changed;
   std::atomic<uint64_t> generation{1};
+  std::string cbtPath;       // where the map survives a clean stop; empty: not kept
+  std::atomic<bool> cbtTrusted{false};  // the map covers every write since its generation began
+  std::string cbtDistrust;   // why it is not trusted
   // Writes hold it shared for their whole duration; snapshot and generation switches hold it exclusively, so every
   // write lands wholly before or wholly after a cut.
   std::shared_mutex switchLock;
@@ -110,6 +113,11 @@ int SnapshotRead(Engine& engine, char* buffer, size_t length, uint64_t offset);
 uint64_t DiffStoreBytes(const Engine& engine);
 std::string SnapshotFailure(Engine& engine);
 uint64_t FailedAtMs(Engine& engine);
+
+// cbt_file.cc
+void LoadChangedBlocks(Engine& engine);
+void SaveChangedBlocks(Engine& engine);
+void MarkChangedBlocksDirty(Engine& engine);
 
 // fuse_ops.cc
 const fuse_lowlevel_ops& FuseOps();

@@ -1,6 +1,7 @@
 // hotcore: serves a block device or image file as `volume` in a FUSE directory, intercepting every write for the
 // changed-block map and copy-before-write snapshots. Started detached by `shadowdisk hot attach`; controlled over a
-// Unix socket. Usage: hotcore --origin PATH --mount DIR --diff-dir DIR --control SOCKET [--diff-limit-bytes N] [--threads N]
+// Unix socket. Usage: hotcore --origin PATH --mount DIR --diff-dir DIR --control SOCKET [--diff-limit-bytes N]
+// [--cbt-file PATH] [--threads N]
 #include <errno.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -29,7 +30,7 @@ Engine& TheEngine() {
 using namespace hotcore;
 
 static int Usage(const char* why) {
-  fprintf(stderr, "hotcore: %s\nusage: hotcore --origin PATH --mount DIR --diff-dir DIR --control SOCKET [--diff-limit-bytes N] [--threads N]\n", why);
+  fprintf(stderr, "hotcore: %s\nusage: hotcore --origin PATH --mount DIR --diff-dir DIR --control SOCKET [--diff-limit-bytes N] [--cbt-file PATH] [--threads N]\n", why);
   return 2;
 }
 
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
     else if (flag == "--diff-dir") engine.diffDir = value;
     else if (flag == "--control") engine.controlPath = value;
     else if (flag == "--diff-limit-bytes") engine.diffLimitBytes = std::strtoull(value.c_str(), nullptr, 10);
+    else if (flag == "--cbt-file") engine.cbtPath = value;
     else if (flag == "--threads") threads = static_cast<unsigned>(std::strtoul(value.c_str(), nullptr, 10));
     else return Usage(("unknown option " + flag).c_str());
   }
@@ -65,6 +67,7 @@ int main(int argc, char** argv) {
   engine.blocks = (engine.origin.sizeBytes + kBlockSize - 1) / kBlockSize;
   if (engine.blocks == 0) return Log("the origin '%s' is empty", engine.origin.path.c_str()), 1;
   engine.changed.reset(new AtomicBitmap(engine.blocks));
+  LoadChangedBlocks(engine);
 
   std::string options = "default_permissions,fsname=hotcore:" + engine.origin.path + ",subtype=hotcore";
   const char* fuseArgv[] = {"hotcore", "-o", options.c_str()};
@@ -92,6 +95,8 @@ int main(int argc, char** argv) {
   if (!engine.stopping.load()) fuse_session_unmount(engine.session);
   fuse_remove_signal_handlers(engine.session);
   fuse_session_destroy(engine.session);
+  // No request can arrive any more: this map is complete.
+  SaveChangedBlocks(engine);
   {
     std::unique_lock<std::shared_mutex> cut(engine.switchLock);
     SnapshotDelete(engine);
