@@ -5,6 +5,7 @@ import { formatBytes, ShadowError } from '../../sdk/index.js';
 import { fileImageSink, fileImageSource, ImageReader, streamImageSink } from './image/index.js';
 import { integer, passphrase, positional } from './command-args.js';
 import { runBackup } from './engine/backup-job.js';
+import { readChangedBlocksFile } from './engine/changed-blocks.js';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { openChain } from './engine/image-chain.js';
 import { manifestOf } from './engine/manifest-check.js';
@@ -60,6 +61,9 @@ export const imageCommands = (ctx: PluginContext) => ({
     const chunkMiB = integer(args, 'chunk-mib', 1, 64);
     const secret = passphrase(args);
     const parent = parentOption(args, output);
+    const changedMap = args.options['changed-blocks'];
+    if (changedMap !== undefined && (typeof changedMap !== 'string' || !parent)) throw new ShadowError('INVALID_ARGUMENT', '--changed-blocks needs a map file and --incremental or --differential (the map says what changed since that parent)');
+    const changedBlockBytes = integer(args, 'changed-block-size', 512, 1 << 20) ?? 4096;
     if (!toStdout) refuseOutput(sourcePath, output, args.options['force'] === true);
     const partial = `${output}.partial`;
     const fileSink = toStdout ? undefined : await fileImageSink(partial);
@@ -73,13 +77,14 @@ export const imageCommands = (ctx: PluginContext) => ({
         ...(chunkMiB !== undefined ? { chunkSizeBytes: chunkMiB * 1048576 } : {}),
         ...(kdfCost !== undefined ? { kdf: { N: 2 ** kdfCost, r: 8, p: 1 } } : {}),
         ...(parent ? { parent } : {}),
+        ...(changedMap !== undefined ? { changedBlocks: (sourceBytes: number) => readChangedBlocksFile(changedMap, changedBlockBytes, sourceBytes) } : {}),
       }, run);
       if (fileSink) {
         await fileSink[Symbol.asyncDispose]();
         renameSync(partial, output);
       } else await pipeSink!.end();
       const streams = result.manifest.streams.map((s) => ({ id: s.id, kind: s.kind, partition: s.partition ?? null, filesystem: s.filesystem, method: s.method, sizeBytes: s.sizeBytes, packedBytes: s.packedBytes }));
-      const data = { image: output, imageId: result.imageId, encrypted: secret !== undefined, parent: result.manifest.parent ?? null, chunks: result.chunkCount, imageBytes: result.imageBytes, storedBytes: result.storedBytes, seconds: result.seconds, mibPerSec: result.mibPerSec, peakRssMiB: result.peakRssMiB, streams };
+      const data = { image: output, imageId: result.imageId, encrypted: secret !== undefined, parent: result.manifest.parent ?? null, chunks: result.chunkCount, imageBytes: result.imageBytes, storedBytes: result.storedBytes, segmentsUnread: result.segmentsUnread, seconds: result.seconds, mibPerSec: result.mibPerSec, peakRssMiB: result.peakRssMiB, streams };
       const text = [
         `Backed up ${sourcePath} to ${output}${parent ? ` (${parent.mode} since ${parent.path})` : ''}: ${formatBytes(result.storedBytes)} of data stored in ${formatBytes(result.imageBytes)} (${result.mibPerSec.toFixed(0)} MiB/s, peak RSS ${result.peakRssMiB.toFixed(0)} MiB)`,
         ...streams.map((s) => `  stream ${s.id}: ${s.kind}${s.partition ? ` ${s.partition}` : ''} ${s.filesystem}, ${formatBytes(s.packedBytes)} of ${formatBytes(s.sizeBytes)} (${s.method})`),

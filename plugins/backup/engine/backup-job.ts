@@ -13,7 +13,7 @@ import { mountsOf } from './mount-state.js';
 import { encodeSegmentDoc, SEGMENT_BYTES, SEGMENT_HASH_BYTES, segmentKeyObject, type StreamSegments } from './segments.js';
 import { planBackup } from './source-planner.js';
 import { SourceReader } from './source-reader.js';
-import { copyBlockStream, copyExtentStream, type CopyContext } from './stream-copier.js';
+import { copyBlockStream, copyExtentStream, type ChangedBlocks, type CopyContext } from './stream-copier.js';
 
 export interface BackupOptions {
   source: string;
@@ -24,6 +24,12 @@ export interface BackupOptions {
   kdf?: KdfParams;
   /** Store only what changed since this image: the latest of a chain (incremental) or a full image (differential). */
   parent?: { path: string; file: string; mode: 'incremental' | 'differential' };
+  /**
+   * Changed-block tracking since the parent was taken (hot processing's map): segments nothing wrote, with the same
+   * blocks in use as in the parent, are not read at all. Without it every used block is read and hashed. Given the
+   * source's size once it is open, so a map of another volume is refused before anything is written.
+   */
+  changedBlocks?: (sourceBytes: number) => ChangedBlocks;
 }
 
 export interface BackupResult {
@@ -33,6 +39,8 @@ export interface BackupResult {
   imageBytes: number;
   /** Bytes of data stored (used blocks, or for an incremental the changed ones). */
   storedBytes: number;
+  /** Segments a changed-block map let the backup skip without reading them. */
+  segmentsUnread: number;
   seconds: number;
   mibPerSec: number;
   peakRssMiB: number;
@@ -58,6 +66,8 @@ export async function runBackup(ctx: PluginContext, options: BackupOptions, run:
     ...(parent ? { parent: { imageId: parent.reader.header.imageId, file: options.parent!.file, mode: options.parent!.mode } } : {}),
   };
   if (parent) sameLayout({ path: options.source, manifest }, parent);
+  if (options.changedBlocks && !parent) throw new ShadowError('INVALID_ARGUMENT', 'A changed-block map only applies to an incremental or differential backup: give its parent image too');
+  const changedBlocks = options.changedBlocks?.(manifest.source.sizeBytes);
 
   const writer = await ImageWriter.create(options.sink, manifest, {
     ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
@@ -71,6 +81,7 @@ export async function runBackup(ctx: PluginContext, options: BackupOptions, run:
   let index = 0;
   let stored = 0;
   let read = 0;
+  let segmentsSkipped = 0;
   // Writes are queued behind each other by the writer; wait only when several are outstanding, so reading, encoding
   // and writing overlap instead of taking turns.
   const writes: Promise<void>[] = [];
@@ -107,7 +118,10 @@ export async function runBackup(ctx: PluginContext, options: BackupOptions, run:
       if (stream.extents) {
         await copyExtentStream(stream, context);
       } else {
-        const copied = await copyBlockStream(stream, parent?.segments.get(stream.id), context);
+        const parentSegments = parent?.segments.get(stream.id);
+        const parentStream = parentSegments && parent ? { segments: parentSegments, manifest: parent.manifest.streams.find((s) => s.id === stream.id)!, ...(changedBlocks ? { changedBlocks } : {}) } : undefined;
+        const copied = await copyBlockStream(stream, parentStream, context);
+        segmentsSkipped += copied.segmentsSkipped;
         segments.set(stream.id, copied.segments);
       }
       read += stream.packedBytes;
@@ -129,7 +143,7 @@ export async function runBackup(ctx: PluginContext, options: BackupOptions, run:
   const result = await writer.finish();
   const seconds = (performance.now() - started) / 1000;
   return {
-    imageId: result.imageId, manifest, chunkCount: result.chunkCount, imageBytes: result.bytesWritten, storedBytes: stored, seconds,
+    imageId: result.imageId, manifest, chunkCount: result.chunkCount, imageBytes: result.bytesWritten, storedBytes: stored, segmentsUnread: segmentsSkipped, seconds,
     mibPerSec: read / 1048576 / Math.max(seconds, 1e-6), peakRssMiB: process.resourceUsage().maxRSS / 1024,
   };
 }

@@ -34,12 +34,41 @@ export async function copyExtentStream(stream: StreamManifest, context: CopyCont
   return builder.bytesPacked;
 }
 
+/**
+ * Changed-block tracking (hot processing): which bytes of the source were written since the parent image was taken.
+ * Offsets are on the source, in bytes.
+ */
+export interface ChangedBlocks {
+  changed(offsetBytes: number, lengthBytes: number): boolean;
+}
+
+export interface ParentStream {
+  segments: StreamSegments;
+  /** The parent's manifest of this stream: which blocks it used. */
+  manifest: StreamManifest;
+  /** With tracking, a segment nobody wrote and whose used blocks are the parent's is neither read nor hashed. */
+  changedBlocks?: ChangedBlocks;
+}
+
 /** A filesystem stream; returns its segment record (hashes of all, the stored ones marked) and the bytes packed. */
-export async function copyBlockStream(stream: StreamManifest, parent: StreamSegments | undefined, context: CopyContext): Promise<{ segments: StreamSegments; packedBytes: number }> {
+export async function copyBlockStream(stream: StreamManifest, parentStream: ParentStream | undefined, context: CopyContext): Promise<{ segments: StreamSegments; packedBytes: number; segmentsSkipped: number }> {
+  const parent = parentStream?.segments;
   const count = segmentCount(stream.sizeBytes, context.segmentBytes);
   const segments: StreamSegments = { hashes: new Uint8Array(count * SEGMENT_HASH_BYTES), stored: new Uint8Array(Math.ceil(count / 8)) };
   const builder = new ChunkBuilder(stream.id, context.chunkSize, (id, offset, plain, spans) => context.emit(id, offset, plain, spans, segments.hashes), context.allocate);
-  const groups = bySegment(includedRanges(stream), stream.startBytes, context.segmentBytes);
+  let groups = bySegment(includedRanges(stream), stream.startBytes, context.segmentBytes);
+  let segmentsSkipped = 0;
+  if (parentStream?.changedBlocks) {
+    const tracked = parentStream.changedBlocks;
+    const before = new Map(bySegment(includedRanges(parentStream.manifest), stream.startBytes, context.segmentBytes).map((g) => [g.segment, rangesKey(g.ranges)]));
+    groups = groups.filter((group) => {
+      if (before.get(group.segment) !== rangesKey(group.ranges) || group.ranges.some((r) => tracked.changed(r.offsetBytes, r.lengthBytes))) return true;
+      // Unwritten since the parent and the same blocks in use: the parent's hash (and data) still hold.
+      segments.hashes.set(parentStream.segments.hashes.subarray(group.segment * SEGMENT_HASH_BYTES, (group.segment + 1) * SEGMENT_HASH_BYTES), group.segment * SEGMENT_HASH_BYTES);
+      segmentsSkipped++;
+      return false;
+    });
+  }
   // The next window is being read while this one is hashed and packed.
   for await (const { window, data } of readWindows(context.source, windowsOf(groups), context.signal)) {
     for (const group of window.groups) {
@@ -60,5 +89,9 @@ export async function copyBlockStream(stream: StreamManifest, parent: StreamSegm
     }
   }
   await builder.flush();
-  return { segments, packedBytes: builder.bytesPacked };
+  return { segments, packedBytes: builder.bytesPacked, segmentsSkipped };
+}
+
+function rangesKey(ranges: readonly { offsetBytes: number; lengthBytes: number }[]): string {
+  return ranges.map((r) => `${r.offsetBytes}+${r.lengthBytes}`).join(';');
 }
