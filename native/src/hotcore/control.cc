@@ -115,7 +115,7 @@ std::string CbtGet(Engine& engine, const std::string& path) {
   uint64_t generation;
   bool trusted;
   {
-    std::unique_lock<std::shared_mutex> cut(engine.switchLock);
+    std::unique_lock<SwitchLock> cut(engine.switchLock);
     words = engine.changed->TakeWords();
     generation = engine.generation.fetch_add(1);
     // The new generation begins here, with no write in flight: its map is complete.
@@ -150,7 +150,7 @@ std::string Handle(Engine& engine, const std::string& request, bool& stop) {
     std::string error;
     int rc;
     {
-      std::unique_lock<std::shared_mutex> cut(engine.switchLock);
+      std::unique_lock<SwitchLock> cut(engine.switchLock);
       rc = SnapshotCreate(engine, error);
     }
     if (rc != 0) return Error(error);
@@ -158,7 +158,7 @@ std::string Handle(Engine& engine, const std::string& request, bool& stop) {
   }
   if (cmd == "snapshot-delete") {
     if (engine.snapshot.state.load() == static_cast<int>(SnapshotState::kNone)) return Error("NOT_FOUND: there is no snapshot to delete");
-    std::unique_lock<std::shared_mutex> cut(engine.switchLock);
+    std::unique_lock<SwitchLock> cut(engine.switchLock);
     SnapshotDelete(engine);
     return "{\"ok\":true}";
   }

@@ -137,7 +137,7 @@ void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file
 template <typename Land>
 int Intercept(uint64_t offset, uint64_t length, Land land) {
   Engine& engine = TheEngine();
-  std::shared_lock<std::shared_mutex> cut(engine.switchLock);
+  std::shared_lock<SwitchLock> cut(engine.switchLock);
   uint64_t first = offset / kBlockSize;
   uint64_t last = (offset + length - 1) / kBlockSize;
   if (engine.snapshot.state.load(std::memory_order_acquire) == static_cast<int>(SnapshotState::kActive)) PreserveBlocks(engine, first, last);

@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
   // No request can arrive any more: this map is complete.
   SaveChangedBlocks(engine);
   {
-    std::unique_lock<std::shared_mutex> cut(engine.switchLock);
+    std::unique_lock<SwitchLock> cut(engine.switchLock);
     SnapshotDelete(engine);
   }
   if (!engine.stopping.load()) unlink(engine.controlPath.c_str());
