@@ -1,6 +1,7 @@
 // The hot-processing plugin: volumes attached behind the hotcore engine, copy-before-write snapshots and changed-block
 // tracking (issue 6).
 import type { PluginContext } from '../../sdk/index.js';
+import { takeChangedBlocks } from './changed-blocks-command.js';
 import { hotCommands } from './hot-commands.js';
 import { createSnapshot, deleteSnapshot, listSnapshots } from './snapshot-commands.js';
 
@@ -12,6 +13,7 @@ export function activate(ctx: PluginContext): void {
   ctx.commands.registerCommand('shadowdisk.hot-processing.snapshot-create', (args) => createSnapshot(hot.attachments, args));
   ctx.commands.registerCommand('shadowdisk.hot-processing.snapshot-list', (args) => listSnapshots(hot.attachments, args));
   ctx.commands.registerCommand('shadowdisk.hot-processing.snapshot-delete', (args) => deleteSnapshot(hot.attachments, args));
+  ctx.commands.registerCommand('shadowdisk.hot-processing.changed-blocks', (args) => takeChangedBlocks(hot.attachments, args));
 }
 
 export { EngineClient, type EngineStatus, type EngineSnapshotStatus, type ChangedBlockMap } from './engine-client.js';

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { allocAligned, DirectFile } from '../../native/index.js';
 import { prng, run, sparseImage } from '../helpers/index.js';
+import type { ChangedBlockMap } from '../../plugins/hot-processing/index.js';
 import { hotAttach, hotHost } from './hot-volume.js';
 
 const MiB = 1024 * 1024;
@@ -50,7 +51,9 @@ describe('changed-block map', () => {
     await run('blkdiscard', ['--zeroout', '--offset', String(50 * MiB), '--length', String(2 * MiB), volume.device]);
     touch(50 * MiB, 2 * MiB);
 
-    const second = await volume.client.takeChangedBlocks(join(hot.scratch, 'gen2.map'));
+    const taken = await hot.host.executeCommand('shadowdisk.hot-processing.changed-blocks', { positionals: [volume.device, join(hot.scratch, 'gen2.map')] });
+    const second = taken.data as ChangedBlockMap;
+    expect(taken.text).toContain('generation 3 begins now');
     const marked = blocksOf(await readFile(second.path), blocks);
     const missed = [...touched].filter((b) => !marked.has(b));
     const extra = [...marked].filter((b) => !touched.has(b));
