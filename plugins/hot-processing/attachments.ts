@@ -28,6 +28,8 @@ export interface Attachment {
   pid: number;
   attachedAt: string;
   snapshot?: SnapshotRecord;
+  /** The last `hot backup`: its image and the changed-block generation that began at its cut. */
+  lastHotBackup?: { image: string; generation: number; at: string };
 }
 
 export class Attachments {

@@ -84,6 +84,11 @@ export class EngineClient {
     return ((await engineRequest(this.socketPath, { cmd: 'snapshot-create' })) as { snapshot: EngineSnapshotStatus }).snapshot;
   }
 
+  /** A snapshot and a changed-block generation turn at one cut: `cbtPath` gets the blocks changed since the last turn. */
+  async createSnapshotWithChangedBlocks(cbtPath: string): Promise<{ snapshot: EngineSnapshotStatus; changedBlocks: ChangedBlockMap }> {
+    return (await engineRequest(this.socketPath, { cmd: 'snapshot-create', cbtPath })) as unknown as { snapshot: EngineSnapshotStatus; changedBlocks: ChangedBlockMap };
+  }
+
   async deleteSnapshot(): Promise<void> {
     await engineRequest(this.socketPath, { cmd: 'snapshot-delete' });
   }

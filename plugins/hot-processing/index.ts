@@ -2,6 +2,7 @@
 // tracking (issue 6).
 import type { PluginContext } from '../../sdk/index.js';
 import { takeChangedBlocks } from './changed-blocks-command.js';
+import { hotBackup } from './hot-backup-command.js';
 import { hotCommands } from './hot-commands.js';
 import { createSnapshot, deleteSnapshot, listSnapshots } from './snapshot-commands.js';
 
@@ -14,6 +15,7 @@ export function activate(ctx: PluginContext): void {
   ctx.commands.registerCommand('shadowdisk.hot-processing.snapshot-list', (args) => listSnapshots(hot.attachments, args));
   ctx.commands.registerCommand('shadowdisk.hot-processing.snapshot-delete', (args) => deleteSnapshot(hot.attachments, args));
   ctx.commands.registerCommand('shadowdisk.hot-processing.changed-blocks', (args) => takeChangedBlocks(hot.attachments, args));
+  ctx.commands.registerCommand('shadowdisk.hot-processing.backup', (args, run) => hotBackup(ctx, hot.attachments, args, run));
 }
 
 export { EngineClient, type EngineStatus, type EngineSnapshotStatus, type ChangedBlockMap } from './engine-client.js';

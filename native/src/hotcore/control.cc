@@ -108,38 +108,60 @@ std::string Status(Engine& engine) {
          ",\"memoryLocked\":" + (engine.memoryLocked ? "true" : "false") + "}";
 }
 
-// Writes the changed-block bitmap (bit b of byte b/8 = block b, LSB first) to `path` and starts a new generation.
-std::string CbtGet(Engine& engine, const std::string& path) {
-  if (path.empty() || path[0] != '/') return Error("INVALID_ARGUMENT: cbt-get needs an absolute \"path\"");
+// One generation's changed blocks, taken out of the live map at a cut.
+struct TakenGeneration {
   std::vector<uint64_t> words;
-  uint64_t generation;
-  bool trusted;
-  {
-    std::unique_lock<SwitchLock> cut(engine.switchLock);
-    words = engine.changed->TakeWords();
-    generation = engine.generation.fetch_add(1);
-    // The new generation begins here, with no write in flight: its map is complete.
-    trusted = engine.cbtTrusted.exchange(true);
-  }
+  uint64_t generation = 0;
+  bool trusted = false;
+};
+
+// Call with switchLock held exclusively: no write is in flight, so the next generation's map is complete.
+TakenGeneration TakeGeneration(Engine& engine) {
+  TakenGeneration taken;
+  taken.words = engine.changed->TakeWords();
+  taken.generation = engine.generation.fetch_add(1);
+  taken.trusted = engine.cbtTrusted.exchange(true);
+  return taken;
+}
+
+// Writes a taken generation as a bitmap (bit b of byte b/8 = block b, LSB first) to `path`; on failure its bits go
+// back into the live map, so nothing is lost, only merged into the next generation. Returns the reply fields.
+std::string WriteGeneration(Engine& engine, const TakenGeneration& taken, const std::string& path, std::string& error) {
   MarkChangedBlocksDirty(engine);
   uint64_t count = 0;
-  for (uint64_t w : words) count += __builtin_popcountll(w);
+  for (uint64_t w : taken.words) count += __builtin_popcountll(w);
   std::string bytes((engine.blocks + 7) / 8, '\0');
   for (uint64_t b = 0; b < engine.blocks; b++) {
-    if ((words[b >> 6] >> (b & 63)) & 1) bytes[b >> 3] = static_cast<char>(bytes[b >> 3] | (1 << (b & 7)));
+    if ((taken.words[b >> 6] >> (b & 63)) & 1) bytes[b >> 3] = static_cast<char>(bytes[b >> 3] | (1 << (b & 7)));
   }
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   int rc = fd < 0 ? -errno : PwriteFull(fd, bytes.data(), bytes.size(), 0);
   if (fd >= 0 && rc == 0 && fsync(fd) != 0) rc = -errno;
   if (fd >= 0) close(fd);
   if (rc != 0) {
-    // The bits are not lost: put them back into the current generation.
-    for (uint64_t b = 0; b < engine.blocks; b++) if ((words[b >> 6] >> (b & 63)) & 1) engine.changed->Set(b);
-    return Error("IO_ERROR: cannot write the changed-block map to '" + path + "': " + strerror(-rc));
+    for (uint64_t b = 0; b < engine.blocks; b++) if ((taken.words[b >> 6] >> (b & 63)) & 1) engine.changed->Set(b);
+    engine.cbtTrusted.store(taken.trusted && engine.cbtTrusted.load());
+    error = "IO_ERROR: cannot write the changed-block map to '" + path + "': " + strerror(-rc);
+    return "";
   }
-  return "{\"ok\":true,\"generation\":" + std::to_string(generation) + ",\"nextGeneration\":" + std::to_string(generation + 1) +
-         ",\"changedBlocks\":" + std::to_string(count) + ",\"trusted\":" + (trusted ? "true" : "false") + ",\"blocks\":" + std::to_string(engine.blocks) +
-         ",\"blockSize\":" + std::to_string(kBlockSize) + ",\"path\":" + Quote(path) + "}";
+  return "\"generation\":" + std::to_string(taken.generation) + ",\"nextGeneration\":" + std::to_string(taken.generation + 1) +
+         ",\"changedBlocks\":" + std::to_string(count) + ",\"trusted\":" + (taken.trusted ? "true" : "false") +
+         ",\"blocks\":" + std::to_string(engine.blocks) + ",\"blockSize\":" + std::to_string(kBlockSize) + ",\"path\":" + Quote(path);
+}
+
+bool AbsolutePath(const std::string& path) { return !path.empty() && path[0] == '/'; }
+
+// Writes the changed-block bitmap to `path` and starts a new generation.
+std::string CbtGet(Engine& engine, const std::string& path) {
+  if (!AbsolutePath(path)) return Error("INVALID_ARGUMENT: cbt-get needs an absolute \"path\"");
+  TakenGeneration taken;
+  {
+    std::unique_lock<SwitchLock> cut(engine.switchLock);
+    taken = TakeGeneration(engine);
+  }
+  std::string error;
+  std::string fields = WriteGeneration(engine, taken, path, error);
+  return error.empty() ? "{\"ok\":true," + fields + "}" : Error(error);
 }
 
 std::string Handle(Engine& engine, const std::string& request, bool& stop) {
@@ -147,14 +169,30 @@ std::string Handle(Engine& engine, const std::string& request, bool& stop) {
   if (cmd == "status") return Status(engine);
   Log("control: %s", cmd.c_str());
   if (cmd == "snapshot-create") {
+    // With "cbtPath", the changed-block generation turns at the same cut: the map written holds exactly the blocks
+    // changed since the previous turn, and the next one starts with this snapshot (for incremental backups).
+    std::string cbtPath = Field(request, "cbtPath");
+    if (!cbtPath.empty() && !AbsolutePath(cbtPath)) return Error("INVALID_ARGUMENT: \"cbtPath\" must be absolute");
     std::string error;
     int rc;
+    TakenGeneration taken;
     {
       std::unique_lock<SwitchLock> cut(engine.switchLock);
       rc = SnapshotCreate(engine, error);
+      if (rc == 0 && !cbtPath.empty()) taken = TakeGeneration(engine);
     }
     if (rc != 0) return Error(error);
-    return "{\"ok\":true,\"snapshot\":" + SnapshotJson(engine) + "}";
+    std::string reply = "{\"ok\":true,\"snapshot\":" + SnapshotJson(engine);
+    if (!cbtPath.empty()) {
+      std::string fields = WriteGeneration(engine, taken, cbtPath, error);
+      if (!error.empty()) {
+        std::unique_lock<SwitchLock> cut(engine.switchLock);
+        SnapshotDelete(engine);
+        return Error(error);
+      }
+      reply += ",\"changedBlocks\":{" + fields + "}";
+    }
+    return reply + "}";
   }
   if (cmd == "snapshot-delete") {
     if (engine.snapshot.state.load() == static_cast<int>(SnapshotState::kNone)) return Error("NOT_FOUND: there is no snapshot to delete");
