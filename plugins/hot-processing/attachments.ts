@@ -2,7 +2,7 @@
 // the engine, its FUSE directory and the loop devices a former `hot attach` made (even from another process).
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { ShadowError } from '../../sdk/index.js';
 import { listStateFiles, readStateFile, stateFileFor, writeStateFileDurably } from '../../sdk/node.js';
 
@@ -33,7 +33,12 @@ export interface Attachment {
 }
 
 export class Attachments {
-  constructor(private readonly dir: string) {}
+  private readonly dir: string;
+
+  /** `dir` is made absolute: the engine runs from '/' and gets these paths. */
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+  }
 
   /** The folder for one origin's engine: its FUSE mount and log. */
   engineDirFor(origin: string): string {

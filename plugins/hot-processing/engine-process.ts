@@ -40,7 +40,8 @@ export async function startEngine(launch: EngineLaunch): Promise<StartedEngine> 
   args.push('--cbt-file', launch.changedBlocksFile);
   const log = openSync(logPath, 'a', 0o600);
   let exitCode: number | null | undefined;
-  const child = spawn(hotcoreExecutable(), args, { detached: true, stdio: ['ignore', log, log] });
+  // cwd '/': an engine outlives the command that started it and must not pin the folder it was started from.
+  const child = spawn(hotcoreExecutable(), args, { detached: true, cwd: '/', stdio: ['ignore', log, log] });
   closeSync(log);
   child.once('exit', (code, signal) => (exitCode = code ?? (signal ? 128 : null)));
   child.unref();

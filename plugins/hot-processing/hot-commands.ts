@@ -105,8 +105,10 @@ async function stopEngine(attachment: Attachment): Promise<void> {
 
 export async function detach(attachments: Attachments, args: CommandArgs): Promise<CommandResult> {
   const attachment = attachments.find(positional(args, 0, 'the attached device'));
-  for (const device of [attachment.snapshot?.device, attachment.device]) {
-    if (device !== undefined && isHeldExclusively(device)) {
+  // Only devices still ours count: after a reboot the recorded loop numbers may belong to someone else.
+  const ours = [[attachment.snapshot?.device, 'snapshot'], [attachment.device, 'volume']] as const;
+  for (const [device, file] of ours) {
+    if (device !== undefined && loopBacks(device, `${attachment.mountDir}/${file}`) && isHeldExclusively(device)) {
       const where = mountpointsOf(device);
       throw new ShadowError('TARGET_BUSY', `Cannot detach '${attachment.origin}': ${device} is ${where.length ? `mounted on ${where.join(', ')}` : 'in use'}; unmount it first`);
     }
