@@ -8,6 +8,8 @@ export interface EngineSnapshotStatus {
   createdAtMs?: number;
   diffStoreBytes?: number;
   diffStoreLimitBytes?: number;
+  /** The highest of 80, 90 and 95 (% of the limit) the diff store has reached, or null below 80%. */
+  diffStoreWarningPercent?: number | null;
   diffStorePath?: string;
   /** Why a failed snapshot failed: `DIFF_STORE_FULL` when the diff store could hold no more. */
   error?: { code: string; message: string; atMs: number };

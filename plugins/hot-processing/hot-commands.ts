@@ -139,8 +139,9 @@ export async function status(attachments: Attachments, args: CommandArgs): Promi
   const rows = list.map((a) => {
     const e = a.engine;
     if ('error' in e) return [a.device, a.origin, 'engine unreachable', '', '', e.error];
-    const snap = e.snapshot.state === 'none' ? '-' : `${e.snapshot.state}${a.snapshot ? ` ${a.snapshot.device}` : ''}${e.snapshot.error ? ` (${e.snapshot.error.code})` : ''}`;
-    return [a.device, a.origin, `gen ${e.generation}`, `${e.changedBlocks} blocks`, snap, formatBytes(e.diffStoreBytes)];
+    const warning = e.snapshot.diffStoreWarningPercent ? ` (diff store ${e.snapshot.diffStoreWarningPercent}% full)` : '';
+    const snap = e.snapshot.state === 'none' ? '-' : `${e.snapshot.state}${a.snapshot ? ` ${a.snapshot.device}` : ''}${e.snapshot.error ? ` (${e.snapshot.error.code})` : warning}`;
+    return [a.device, a.origin, `gen ${e.generation}${e.changedBlocksTrusted ? '' : ' (incomplete)'}`, `${e.changedBlocks} blocks`, snap, formatBytes(e.diffStoreBytes)];
   });
   const text = list.length === 0 ? 'Nothing is attached' : renderTable(['Device', 'Origin', 'Generation', 'Changed', 'Snapshot', 'Diff store'], rows);
   return { data: { attachments: list }, text };

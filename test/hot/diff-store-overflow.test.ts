@@ -18,7 +18,7 @@ async function fileHash(path: string): Promise<string> {
 }
 
 describe('diff-store overflow', () => {
-  it('fails the snapshot with DIFF_STORE_FULL within a second when 256 MiB of writes meet a 64 MiB diff store, and the origin loses nothing', async () => {
+  it('warns at 90% and fails the snapshot with DIFF_STORE_FULL within a second when 256 MiB of writes meet a 64 MiB diff store, and the origin loses nothing', async () => {
     await using hot = await hotHost();
     await using image = await sparseImage(512 * MiB, { dir: hot.scratch });
     const expected = createHash('sha256');
@@ -35,6 +35,8 @@ describe('diff-store overflow', () => {
           startedAt.push(Date.now());
           await file.write(chunk, BigInt(mib * MiB));
           expected.update(chunk);
+          // 59 MiB of 64 is past 90%: the store warns before it fails.
+          if (mib === 58) expect((await volume.client.status()).snapshot).toMatchObject({ state: 'active', diffStoreWarningPercent: 90 });
         }
       }
       const { snapshot } = await volume.client.status();

@@ -87,6 +87,7 @@ std::string SnapshotJson(Engine& engine) {
     out += ",\"id\":" + std::to_string(s.id) + ",\"createdAtMs\":" + std::to_string(s.createdAtMs) +
            ",\"diffStoreBytes\":" + std::to_string(DiffStoreBytes(engine)) +
            ",\"diffStoreLimitBytes\":" + std::to_string(s.slotLimit * kBlockSize) +
+           ",\"diffStoreWarningPercent\":" + (s.warnedPercent.load() ? std::to_string(s.warnedPercent.load()) : "null") +
            ",\"diffStorePath\":" + Quote(s.diffPath);
     if (!failure.empty()) {
       size_t colon = failure.find(':');

@@ -87,6 +87,7 @@ struct Snapshot {
   int diffBufferedFd = -1;
   std::atomic<uint64_t> nextSlot{0};
   uint64_t slotLimit = 0;
+  std::atomic<int> warnedPercent{0};  // the highest of 80, 90, 95 the diff store's use has reached
   std::unique_ptr<std::mutex[]> stripes{new std::mutex[kStripeCount]};
 };
 

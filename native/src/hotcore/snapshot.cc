@@ -90,6 +90,7 @@ int SnapshotCreate(Engine& engine, std::string& error) {
   }
   s.preserved->Clear();
   s.nextSlot.store(0);
+  s.warnedPercent.store(0);
   s.slotLimit = std::min<uint64_t>(limit / kBlockSize, UINT32_MAX);
   s.failure.clear();
   s.createdAtMs = NowMs();
@@ -122,6 +123,20 @@ static void UnlockStripes(Snapshot& s, const std::vector<size_t>& stripes) {
   for (auto it = stripes.rbegin(); it != stripes.rend(); ++it) s.stripes[*it].unlock();
 }
 
+// Logs (once each) when the diff store passes 80, 90 and 95% of its limit; status reports the highest reached.
+static void WarnAsFilling(Snapshot& s, uint64_t usedSlots) {
+  for (int percent : {95, 90, 80}) {
+    if (usedSlots * 100 < s.slotLimit * static_cast<uint64_t>(percent)) continue;
+    int before = s.warnedPercent.load();
+    while (before < percent && !s.warnedPercent.compare_exchange_weak(before, percent)) {}
+    if (before < percent) {
+      Log("warning: snapshot %llu's diff store is %d%% full (%llu of %llu bytes)", static_cast<unsigned long long>(s.id), percent,
+          static_cast<unsigned long long>(usedSlots * kBlockSize), static_cast<unsigned long long>(s.slotLimit * kBlockSize));
+    }
+    return;
+  }
+}
+
 // Copies blocks [first, last] (all not preserved, their stripes held) into consecutive diff-store slots: one origin
 // read and one diff-store write for the run, not one per block.
 static bool PreserveRun(Engine& engine, uint64_t first, uint64_t last) {
@@ -141,6 +156,7 @@ static bool PreserveRun(Engine& engine, uint64_t first, uint64_t last) {
                 std::to_string(first) + "-" + std::to_string(last) + " in '" + s.diffPath + "': " + strerror(-rc));
     return false;
   }
+  WarnAsFilling(s, slot + count);
   for (uint64_t b = first; b <= last; b++) {
     s.slotOf[b] = static_cast<uint32_t>(slot + (b - first));
     s.preserved->Set(b);  // release: the slot and the diff bytes are visible before the bit
