@@ -60,7 +60,13 @@ describe('hot commands', () => {
       await expect(hot.host.executeCommand('shadowdisk.hot-processing.snapshot-create', { positionals: [volume.device] })).rejects.toMatchObject({ code: 'TARGET_BUSY' });
       await expect(hot.host.executeCommand('shadowdisk.hot-processing.detach', { positionals: [volume.device] })).rejects.toMatchObject({ code: 'TARGET_BUSY', message: expect.stringContaining(mounted.mountpoint) });
       const listed = await hot.host.executeCommand('shadowdisk.hot-processing.snapshot-list', { options: { json: true } });
-      expect((listed.data as { snapshots: unknown[] }).snapshots).toEqual([expect.objectContaining({ device: volume.device, snapshotDevice: snapshot.device, state: 'active' })]);
+      expect((listed.data as { snapshots: unknown[] }).snapshots).toEqual([expect.objectContaining({ device: volume.device, snapshotDevice: snapshot.device, state: 'active' })]);      {
+        // With the volume unmounted, the mounted snapshot alone still holds the detach and its own delete back.
+        await using view = await mount(snapshot.device, { options: ['ro', 'noload'] });
+        await mounted[Symbol.asyncDispose]();
+        await expect(hot.host.executeCommand('shadowdisk.hot-processing.detach', { positionals: [volume.device] })).rejects.toMatchObject({ code: 'TARGET_BUSY', message: expect.stringContaining(view.mountpoint) });
+        await expect(hot.host.executeCommand('shadowdisk.hot-processing.snapshot-delete', { positionals: [volume.device] })).rejects.toMatchObject({ code: 'TARGET_BUSY', message: expect.stringContaining(view.mountpoint) });
+      }
     }
     await hot.host.executeCommand('shadowdisk.hot-processing.snapshot-delete', { positionals: [volume.device] });
     expect(volume.current()?.snapshot).toBeUndefined();
