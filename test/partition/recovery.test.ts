@@ -1,6 +1,6 @@
 // Interrupted applies: found by their journal, rolled back before the table was written, finished after.
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createHost, type ShadowdiskHost } from '../../core/node/index.js';
@@ -10,7 +10,7 @@ import { captureTableBackup } from '../../plugins/partition/ops/table-backup.js'
 import { DiskHandle } from '../../plugins/partition/io/disk-handle.js';
 import { readDiskTable } from '../../plugins/partition/table/partition-table.js';
 import { isShadowError } from '../../sdk/index.js';
-import { run, sparseImage, tempStateDir } from '../helpers/index.js';
+import { ownedMount, run, sparseImage, tempDir, tempStateDir } from '../helpers/index.js';
 
 const MiB = 1024 * 1024;
 const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
@@ -66,6 +66,42 @@ describe('apply journal', () => {
     expect(result.data).toMatchObject({ recovered: true, action: 'rolled-forward' });
     const probe = await run('blkid', ['-p', '-O', String(2048 * 512), '-s', 'LABEL', '-o', 'value', image.path]);
     expect(probe.stdout.trim()).toBe('finished');
+  });
+});
+
+describe('part repair and restore-table under the journal', () => {
+  it('leaves a journal when a repair dies mid-write (ENOSPC), which part recover rolls back; refuses while an apply is unfinished', async () => {
+    await using state = await tempStateDir();
+    await using host = await createHost({ stateDir: state.path, logSink: () => undefined });
+    await using scratch = await tempDir();
+    // A tiny tmpfs holding the disk image: the damaged primary GPT is a punched hole, and once the tmpfs is full,
+    // rewriting it fails with ENOSPC after the journal and the table backup (in the state dir) were saved.
+    const small = join(scratch.path, 'small');
+    await mkdir(small);
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', small]);
+    await using _mounted = ownedMount(small, 'tmpfs');
+    const path = join(small, 'disk.img');
+    await run('truncate', ['-s', '64M', path]);
+    await run('sfdisk', ['--quiet', path], { input: 'label: gpt\n,16MiB,L\n' });
+    await run('fallocate', ['--punch-hole', '--offset', '0', '--length', String(64 * 1024), path]);
+    const before = await sha(path);
+    expect((await cmd(host, 'show', [path])).data).toMatchObject({ damaged: expect.arrayContaining(['primary']) });
+    await run('sh', ['-c', 'dd if=/dev/zero of="$1" bs=64k 2>/dev/null || true', 'fill', join(small, 'filler')]);
+    const failed = await cmd(host, 'repair', [path], { yes: true }).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(Error);
+    const journals = new JournalStore(join(state.path, 'plugins', 'shadowdisk.partition', 'journal'));
+    expect(journals.load(path)).toMatchObject({ state: 'backup-saved', dataSteps: [] });
+    // Until recovered, another repair is refused before writing anything.
+    expect(isShadowError(await cmd(host, 'repair', [path], { yes: true }).catch((e: unknown) => e), 'RECOVERY_NEEDED')).toBe(true);
+    await rm(join(small, 'filler'));
+    const result = await cmd(host, 'recover', [path], { yes: true });
+    expect(result.data).toMatchObject({ recovered: true, action: 'rolled-back' });
+    expect(await sha(path)).toBe(before);
+    expect(journals.load(path)).toBeUndefined();
+    // With room again, the repair goes through and leaves no journal.
+    await cmd(host, 'repair', [path], { yes: true });
+    expect((await run('sgdisk', ['-v', path])).stdout).toContain('No problems found');
+    expect(journals.load(path)).toBeUndefined();
   });
 });
 

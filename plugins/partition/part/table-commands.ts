@@ -9,6 +9,7 @@ import { layoutFromJson, layoutToJson } from '../ops/layout-json.js';
 import { sfdiskDump } from '../ops/sfdisk-dump.js';
 import { captureTableBackup, parseTableBackup } from '../ops/table-backup.js';
 import { readDiskTable, repairWrites } from '../table/partition-table.js';
+import { overlayReader, type SectorWrite } from '../table/sector-io.js';
 import { refuseBusy } from './apply-checks.js';
 import { saveTableBackup } from './table-backup-file.js';
 import { runDataSteps } from './data-steps.js';
@@ -24,6 +25,33 @@ function readDiskTableOrNone(handle: DiskHandle): { layout: ReturnType<typeof re
     return readDiskTable(handle.read, handle.geometry);
   } catch {
     return { layout: null };
+  }
+}
+
+/**
+ * Writes table sectors under the apply journal: an interrupted write is found at the next start and rolled back by
+ * `part recover` from `backupFile` (saved before), as an interrupted apply's table write is.
+ */
+function journaledTableWrite(services: PartServices, disk: string, handle: DiskHandle, backupFile: string, target: NonNullable<ReturnType<typeof readDiskTable>['layout']>, writes: readonly SectorWrite[]): void {
+  services.journals.save({ version: 1, disk, startedAt: new Date().toISOString(), state: 'backup-saved', backupFile, target: layoutToJson(target), dataSteps: [] });
+  handle.write(writes);
+  services.journals.remove(disk);
+}
+
+/**
+ * An interrupted apply comes first: its journal would be lost under ours. An unreadable journal does not block
+ * `restore-table`, the way out that its own error message names.
+ */
+function refuseUnfinished(services: PartServices, disk: string, allowUnreadable: boolean): void {
+  let unfinished;
+  try {
+    unfinished = services.journals.load(disk);
+  } catch (error) {
+    if (allowUnreadable) return;
+    throw error;
+  }
+  if (unfinished && unfinished.state !== 'done') {
+    throw new ShadowError('RECOVERY_NEEDED', `An earlier apply on ${disk} was interrupted at '${unfinished.state}'; run 'shadowdisk part recover ${disk}' first. Nothing was written`);
   }
 }
 
@@ -46,13 +74,14 @@ export const tableCommands = (services: PartServices) => ({
     using handle = DiskHandle.open(disk, args.options['dry-run'] === true ? 'r' : 'r+', imageSectorSize(args));
     const current = readDiskTable(handle.read, handle.geometry);
     const writes = repairWrites(current, handle.geometry);
+    refuseUnfinished(services, disk, false);
     if (writes.length === 0) return { data: { disk, repaired: [] }, text: `Both GPT copies of ${disk} are good; nothing to repair` };
     if (args.options['dry-run'] === true) return { data: { disk, dryRun: true, wouldRepair: current.damaged }, text: `Dry run: would rewrite the damaged ${current.damaged.join(' and ')} of ${disk}` };
     if (args.options['yes'] !== true && !(await run.confirm?.(`Rewrite the damaged ${current.damaged.join(' and ')} of ${disk} from the good copy?`))) {
       throw new ShadowError('ABORTED', 'Not repaired: confirm with --yes (or answer yes on a terminal)');
     }
     const backupFile = saveTableBackup(services.backupDir, handle, current, writes);
-    handle.write(writes);
+    journaledTableWrite(services, disk, handle, backupFile, current.layout!, writes);
     const after = readDiskTable(handle.read, handle.geometry);
     return { data: { disk, repaired: current.damaged, warnings: after.warnings, backupFile }, text: `Rewrote the ${current.damaged.join(' and ')} of ${disk} from the good copy; the sectors it replaced are saved in ${backupFile}` };
   },
@@ -78,6 +107,7 @@ export const tableCommands = (services: PartServices) => ({
     const info = await describePath(disk);
     const before = readDiskTableOrNone(handle);
     refuseBusy(info, before.layout?.partitions ?? []);
+    refuseUnfinished(services, disk, true);
     if (args.options['dry-run'] === true) {
       return { data: { disk, file, dryRun: true, ranges: header.ranges }, text: `Dry run: ${file} is intact and fits ${disk}; restoring would write ${header.ranges.length} sector range(s)` };
     }
@@ -85,7 +115,9 @@ export const tableCommands = (services: PartServices) => ({
       throw new ShadowError('ABORTED', 'Not restored: confirm with --yes (or answer yes on a terminal)');
     }
     const backupFile = saveTableBackup(services.backupDir, handle, { tableRanges: before.tableRanges ?? [] }, writes);
-    handle.write(writes);
+    const restored = readDiskTable(overlayReader(handle.read, handle.geometry.sectorSize, writes), handle.geometry).layout ?? before.layout;
+    if (!restored) throw new ShadowError('TABLE_CORRUPT', `${file} holds no readable partition table and ${disk} has none either; nothing was written`);
+    journaledTableWrite(services, disk, handle, backupFile, restored, writes);
     const after = readDiskTable(handle.read, handle.geometry);
     if (handle.isBlockDevice && after.layout) await syncKernelPartitions(disk, after.layout);
     return { data: { disk, file, table: after.kind, layout: after.layout && layoutToJson(after.layout), backupFile }, text: `Restored the table of ${disk} from ${file}; the table it replaced is saved in ${backupFile}` };

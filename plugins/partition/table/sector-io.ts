@@ -28,3 +28,17 @@ export function applyWrites(image: Uint8Array, sectorSize: number, writes: reado
   for (const w of writes) out.set(w.bytes, w.lba * sectorSize);
   return out;
 }
+
+/** A reader that sees `writes` laid over `read`: what the disk will hold once they land (for journals and previews). */
+export function overlayReader(read: SectorReader, sectorSize: number, writes: readonly SectorWrite[]): SectorReader {
+  return (lba, count) => {
+    const out = read(lba, count);
+    for (const w of writes) {
+      const wCount = w.bytes.length / sectorSize;
+      const from = Math.max(lba, w.lba);
+      const to = Math.min(lba + count, w.lba + wCount);
+      if (from < to) out.set(w.bytes.subarray((from - w.lba) * sectorSize, (to - w.lba) * sectorSize), (from - lba) * sectorSize);
+    }
+    return out;
+  };
+}
