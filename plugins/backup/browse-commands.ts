@@ -53,7 +53,7 @@ async function insidePath(root: string, path: string): Promise<string> {
   const real = (await runTool('realpath', ['-e', '--', joined], { okCodes: [0, 1] })).stdout.trim();
   if (!real) throw new ShadowError('NOT_FOUND', `'${path}' does not exist in the image's filesystem`);
   if (real !== root && !real.startsWith(root + sep)) {
-    throw new ShadowError('INVALID_ARGUMENT', `'${path}' is a symbolic link that leads out of the image's filesystem (to ${real.slice(0)}); give the path it points to inside the image`);
+    throw new ShadowError('INVALID_ARGUMENT', `'${path}' is a symbolic link that leads out of the image's filesystem (to ${real}); give the path it points to inside the image`);
   }
   return real;
 }
