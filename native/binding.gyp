@@ -1,5 +1,6 @@
 # Builds the Shadowdisk native addon (thin Linux ioctl/syscall wrappers, one .cc file per concern) and the hotcore
-# engine, a standalone executable (build/Release/hotcore) whose data path never enters JavaScript.
+# engine, a standalone executable (build/Release/hotcore) whose data path never enters JavaScript; and testdisk, the
+# power-cut and read-error test disk for tests (docs/testing.md).
 {
   "targets": [
     {
@@ -38,6 +39,19 @@
         "src/hotcore/fuse_ops.cc",
         "src/hotcore/control.cc",
         "src/hotcore/cbt_file.cc"
+      ],
+      "include_dirs": ["/usr/include/fuse3"],
+      "libraries": ["-lfuse3", "-lpthread"],
+      "defines": ["FUSE_USE_VERSION=312", "_GNU_SOURCE", "_FILE_OFFSET_BITS=64"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
+    },
+    {
+      "target_name": "testdisk",
+      "type": "executable",
+      "sources": [
+        "src/testdisk/main.cc",
+        "src/testdisk/disk_state.cc",
+        "src/testdisk/fuse_ops.cc"
       ],
       "include_dirs": ["/usr/include/fuse3"],
       "libraries": ["-lfuse3", "-lpthread"],

@@ -8,3 +8,4 @@ export { mount, ownedMount, isMounted, mountpoints, type Mount } from './mount.j
 export { fuseMount, type FuseMount } from './fuse-mount.js';
 export { LeakGuard, findLeaks, snapshotSystem, type SystemSnapshot } from './leak-guard.js';
 export { prng } from './prng.js';
+export { powerCutDisk, type PowerCutDisk, type PowerCutDiskOptions, type TestDiskStatus } from './power-cut-disk.js';
