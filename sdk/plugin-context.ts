@@ -1,7 +1,7 @@
 // The API a plugin sees: activate(ctx), registration functions returning Disposables, host introspection, hooks it may tap.
 import type { Disposable } from './disposable.js';
 import type { RunContext, Logger } from './job.js';
-import type { CommandContribution } from './manifest.js';
+import type { CommandContribution, TaskTypeContribution } from './manifest.js';
 
 export interface CommandArgs {
   /** Words after the command's CLI verb. */
@@ -56,7 +56,44 @@ export interface FilesystemHandler {
   setLabel(device: string, type: string, label: string, run: RunContext): Promise<void>;
 }
 
-export type TaskRunner = (params: unknown, run: RunContext) => Promise<unknown>;
+/** What a task runner gets besides the RunContext: which run this is and when it was due on the scheduler's clock. */
+export interface TaskRunContext extends RunContext {
+  readonly runId: number;
+  /** null for a task run that belongs to no schedule. */
+  readonly scheduleId: string | null;
+  /** The instant the run was due (the scheduler's clock, which tests inject); name outputs after it, not the wall clock. */
+  readonly dueAt: Date;
+}
+
+export type TaskRunner = (params: unknown, run: TaskRunContext) => Promise<unknown>;
+
+export interface TaskTypeInfo extends TaskTypeContribution {
+  pluginId: string;
+}
+
+export type ScheduledRunStatus = 'running' | 'succeeded' | 'failed' | 'timed-out' | 'skipped' | 'vetoed' | 'interrupted';
+
+/** A run as the scheduler's beforeRun and afterRun taps see it. */
+export interface ScheduledRunInfo {
+  runId: number;
+  scheduleId: string | null;
+  taskType: string;
+  params: unknown;
+  trigger: 'schedule' | 'catch-up' | 'manual';
+  dueAt: string;
+}
+
+export interface ScheduledRunOutcome {
+  status: ScheduledRunStatus;
+  errorCode: string | null;
+  bytes: number;
+}
+
+/** Taps on the scheduler: returning a string from beforeRun vetoes the run (recorded as vetoed with that reason). */
+export interface SchedulerHooks {
+  beforeRun: PluginHook<[run: ScheduledRunInfo], VetoResult>;
+  afterRun: PluginHook<[run: ScheduledRunInfo, outcome: ScheduledRunOutcome]>;
+}
 
 export interface CommandInfo extends CommandContribution {
   pluginId: string;
@@ -108,7 +145,15 @@ export interface PluginContext {
   register<P extends ProviderPoint>(point: P, id: string, implementation: ProviderImplementations[P]): Disposable;
   readonly plugins: { list(): PluginInfo[] };
   readonly settings: { get<T = unknown>(key: string): T | undefined };
-  readonly hooks: { readonly pluginHost: PluginHostHooks };
+  readonly hooks: { readonly pluginHost: PluginHostHooks; readonly scheduler: SchedulerHooks };
+  /** Task types every plugin contributes, and their runners (resolving one activates its plugin). */
+  readonly taskTypes: {
+    list(): TaskTypeInfo[];
+    resolve(id: string): Promise<TaskRunner>;
+    /** Runs the beforeRun taps; a veto names the plugin that made it. Called by the scheduler before each run. */
+    beforeRun(run: ScheduledRunInfo): Promise<{ reason: string; vetoedBy: string } | undefined>;
+    afterRun(run: ScheduledRunInfo, outcome: ScheduledRunOutcome): Promise<void>;
+  };
   /** The state directory (default /var/lib/shadowdisk, SHADOWDISK_HOME overrides). */
   readonly stateDir: string;
 }

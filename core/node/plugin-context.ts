@@ -9,7 +9,7 @@ import type { PluginHost } from './plugin-host.js';
 import type { PluginRecord } from './plugin-record.js';
 import type { Settings } from './settings.js';
 import type { HostOptions } from './tokens.js';
-import { listCommands, runCommand } from './command-runner.js';
+import { listCommands, resolveImplementation, runCommand } from './command-runner.js';
 
 export interface PluginContextDeps {
   registries: ContributionRegistries;
@@ -54,6 +54,16 @@ export function createPluginContext(record: PluginRecord, deps: PluginContextDep
         activated: pluginHookFacade(host.hooks.activated, record.id),
         crashed: pluginHookFacade(host.hooks.crashed, record.id),
       }),
+      scheduler: Object.freeze({
+        beforeRun: pluginHookFacade(host.scheduler.hooks.beforeRun, record.id),
+        afterRun: pluginHookFacade(host.scheduler.hooks.afterRun, record.id),
+      }),
+    },
+    taskTypes: {
+      list: () => registries.taskTypes.all().map((d) => ({ ...d.contribution, pluginId: d.pluginId })).sort((a, b) => a.id.localeCompare(b.id)),
+      resolve: (id) => resolveImplementation(registries, host, 'taskTypes', id),
+      beforeRun: (run) => host.scheduler.beforeRun(run),
+      afterRun: (run, outcome) => host.scheduler.afterRun(run, outcome),
     },
   };
 }

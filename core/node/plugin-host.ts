@@ -10,6 +10,7 @@ import { guardHook } from '../common/index.js';
 import { declareContributions } from './declare-contributions.js';
 import { createPluginContext } from './plugin-context.js';
 import { PluginRecord } from './plugin-record.js';
+import { SchedulerHooksOwner } from './scheduler-hooks.js';
 import { scanPluginRoots } from './plugin-scanner.js';
 import { ContributionRegistriesToken, HostOptionsToken, type HostOptions } from './tokens.js';
 import type { ContributionRegistries } from './declare-contributions.js';
@@ -36,6 +37,9 @@ export class PluginHost {
     activated: this.guard(new AsyncSeriesHook<[PluginInfo]>(['plugin']), 'pluginHost.activated'),
     crashed: this.guard(new AsyncSeriesHook<[PluginInfo, Error]>(['plugin', 'error']), 'pluginHost.crashed'),
   });
+
+  /** The scheduler's beforeRun/afterRun hooks: tapped by any plugin, called by the scheduler plugin. */
+  readonly scheduler = new SchedulerHooksOwner({ timeoutMs: () => this.options.tapTimeoutMs, isKnownTapper: (name) => this.records.has(name) });
 
   private guard<H>(hook: H, hookName: string): H {
     guardHook(hook, { hookName, timeoutMs: () => this.options.tapTimeoutMs, isKnownTapper: (name) => this.records.has(name) });

@@ -1,0 +1,28 @@
+// `shadowdisk daemon`: one per state directory; marks runs a dead process left in flight as interrupted, catches up
+// missed runs per schedule, then runs schedules until SIGTERM/SIGINT (in-flight runs are then recorded interrupted).
+import { ShadowError, type CommandArgs, type CommandResult, type RunContext } from '../../sdk/index.js';
+import { stringOption } from './command-args.js';
+import { BOOT_ID, processAlive } from './process-liveness.js';
+import type { SchedulerServices } from './services.js';
+import { installUnit, UNIT_NAME } from './systemd-unit.js';
+
+export async function daemonCommand(services: SchedulerServices, run: RunContext): Promise<CommandResult> {
+  const { store, scheduler, clock } = services;
+  const startedAt = clock.now();
+  const other = store.claimDaemon(process.pid, BOOT_ID, startedAt, processAlive);
+  if (other) throw new ShadowError('TARGET_BUSY', `A scheduler daemon already runs for this state directory (pid ${other.pid}, since ${new Date(other.startedAt).toISOString()}); stop it first`);
+  try {
+    const interrupted = scheduler.recoverInterrupted();
+    run.log.info(`Scheduler daemon started (pid ${process.pid}); ${interrupted.length} run(s) left in flight by a dead process recorded as interrupted`);
+    await scheduler.runUntil(run.signal);
+    return { data: { pid: process.pid, startedAt: new Date(startedAt).toISOString(), stoppedAt: new Date(clock.now()).toISOString(), interruptedAtStart: interrupted.map((r) => r.id) }, text: 'Scheduler daemon stopped' };
+  } finally {
+    store.releaseDaemon(process.pid);
+  }
+}
+
+export function daemonInstallCommand(args: CommandArgs, stateDir: string, launcher: string): CommandResult {
+  const unitDir = stringOption(args, 'unit-dir') ?? '/etc/systemd/system';
+  const { path, unit } = installUnit(unitDir, { nodePath: process.execPath, launcher, stateDir }, args.options['force'] === true);
+  return { data: { path, unit }, text: `Wrote ${path}; enable it with 'systemctl daemon-reload && systemctl enable --now ${UNIT_NAME}'` };
+}

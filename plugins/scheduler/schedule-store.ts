@@ -1,0 +1,222 @@
+// Schedules and their run history in SQLite (node:sqlite) under the plugin's storage folder: versioned schema, WAL so
+// the daemon and CLI commands share it, and an index that keeps the newest-first history fast at any size.
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ShadowError, type ScheduledRunStatus } from '../../sdk/index.js';
+import { MIGRATIONS } from './schema.js';
+import type { RetentionPolicy } from './retention-policy.js';
+
+export type CatchUp = 'none' | 'once' | 'all';
+export type RunTrigger = 'schedule' | 'catch-up' | 'manual';
+
+export interface Schedule {
+  id: string;
+  taskType: string;
+  params: unknown;
+  cron: string;
+  timezone: string;
+  catchUp: CatchUp;
+  retention: RetentionPolicy | null;
+  enabled: boolean;
+  createdAt: number;
+  /** The newest due instant already dealt with (run, skipped or passed over by the catch-up policy). */
+  lastDueAt: number;
+}
+
+export interface RunRecord {
+  id: number;
+  scheduleId: string | null;
+  taskType: string;
+  trigger: RunTrigger;
+  dueAt: number;
+  startedAt: number;
+  endedAt: number | null;
+  status: ScheduledRunStatus;
+  errorCode: string | null;
+  errorMessage: string | null;
+  bytes: number;
+  log: string;
+  pid: number;
+  bootId: string;
+}
+
+export const DB_FILE = 'scheduler.sqlite';
+
+type Row = Record<string, SQLInputValue>;
+
+export class ScheduleStore implements Disposable {
+  readonly db: DatabaseSync;
+
+  constructor(readonly folder: string) {
+    try {
+      mkdirSync(folder, { recursive: true, mode: 0o700 });
+      this.db = new DatabaseSync(join(folder, DB_FILE), { timeout: 10_000 });
+    } catch (error) {
+      throw new ShadowError('IO_ERROR', `Cannot open the scheduler database in '${folder}': ${(error as Error).message}`, { cause: error });
+    }
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON');
+    this.migrate();
+  }
+
+  /** PRAGMA user_version counts the migrations applied; a newer database than this code knows is refused. */
+  private migrate(): void {
+    const version = Number((this.db.prepare('PRAGMA user_version').get() as Row)['user_version']);
+    if (version > MIGRATIONS.length) {
+      throw new ShadowError('UNSUPPORTED', `The scheduler database in '${this.folder}' has schema version ${version} but this Shadowdisk knows up to ${MIGRATIONS.length}; upgrade Shadowdisk`);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.exec(`PRAGMA user_version = ${v + 1}`);
+      });
+    }
+  }
+
+  get schemaVersion(): number {
+    return Number((this.db.prepare('PRAGMA user_version').get() as Row)['user_version']);
+  }
+
+  /** BEGIN IMMEDIATE: the write lock is taken at once, so a check-then-insert is atomic across processes. */
+  transaction<T>(work: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  addSchedule(s: Schedule): void {
+    if (this.getSchedule(s.id)) throw new ShadowError('INVALID_ARGUMENT', `A schedule '${s.id}' already exists; pick another id or use 'schedule edit'`);
+    this.db.prepare(`INSERT INTO schedules (id, task_type, params, cron, timezone, catch_up, retention, enabled, created_at, last_due_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(s.id, s.taskType, JSON.stringify(s.params ?? null), s.cron, s.timezone, s.catchUp, s.retention ? JSON.stringify(s.retention) : null, s.enabled ? 1 : 0, s.createdAt, s.lastDueAt);
+  }
+
+  updateSchedule(s: Schedule): void {
+    this.db.prepare(`UPDATE schedules SET task_type = ?, params = ?, cron = ?, timezone = ?, catch_up = ?, retention = ?, enabled = ?, last_due_at = ? WHERE id = ?`)
+      .run(s.taskType, JSON.stringify(s.params ?? null), s.cron, s.timezone, s.catchUp, s.retention ? JSON.stringify(s.retention) : null, s.enabled ? 1 : 0, s.lastDueAt, s.id);
+  }
+
+  setLastDue(id: string, lastDueAt: number): void {
+    this.db.prepare('UPDATE schedules SET last_due_at = ? WHERE id = ?').run(lastDueAt, id);
+  }
+
+  removeSchedule(id: string): boolean {
+    return Number(this.db.prepare('DELETE FROM schedules WHERE id = ?').run(id).changes) > 0;
+  }
+
+  getSchedule(id: string): Schedule | undefined {
+    const row = this.db.prepare('SELECT * FROM schedules WHERE id = ?').get(id) as Row | undefined;
+    return row ? scheduleOf(row) : undefined;
+  }
+
+  /** The schedule, or NOT_FOUND naming the id. */
+  requireSchedule(id: string): Schedule {
+    const s = this.getSchedule(id);
+    if (!s) throw new ShadowError('NOT_FOUND', `No schedule '${id}'; run 'shadowdisk schedule list' to see them`);
+    return s;
+  }
+
+  listSchedules(): Schedule[] {
+    return (this.db.prepare('SELECT * FROM schedules ORDER BY id').all() as Row[]).map(scheduleOf);
+  }
+
+  insertRun(r: Omit<RunRecord, 'id'>): number {
+    const result = this.db.prepare(`INSERT INTO runs (schedule_id, task_type, trigger, due_at, started_at, ended_at, status, error_code, error_message, bytes, log, pid, boot_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(r.scheduleId, r.taskType, r.trigger, r.dueAt, r.startedAt, r.endedAt, r.status, r.errorCode, r.errorMessage, r.bytes, r.log, r.pid, r.bootId);
+    return Number(result.lastInsertRowid);
+  }
+
+  finishRun(id: number, end: { endedAt: number; status: ScheduledRunStatus; errorCode: string | null; errorMessage: string | null; bytes: number; log: string }): void {
+    this.db.prepare('UPDATE runs SET ended_at = ?, status = ?, error_code = ?, error_message = ?, bytes = ?, log = ? WHERE id = ?')
+      .run(end.endedAt, end.status, end.errorCode, end.errorMessage, end.bytes, end.log, id);
+  }
+
+  getRun(id: number): RunRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
+    return row ? runOf(row) : undefined;
+  }
+
+  /** Runs still marked running (in flight here or elsewhere, or left by a process that died). */
+  runningRuns(scheduleId?: string): RunRecord[] {
+    const rows = scheduleId === undefined
+      ? this.db.prepare("SELECT * FROM runs WHERE status = 'running' ORDER BY id").all()
+      : this.db.prepare("SELECT * FROM runs WHERE status = 'running' AND schedule_id = ? ORDER BY id").all(scheduleId);
+    return (rows as Row[]).map(runOf);
+  }
+
+  /** Newest first; the query walks an index (never a sort of the whole table). */
+  history(options: { scheduleId?: string; limit: number; beforeId?: number }): RunRecord[] {
+    const before = options.beforeId ?? Number.MAX_SAFE_INTEGER;
+    const rows = options.scheduleId === undefined
+      ? this.db.prepare('SELECT * FROM runs WHERE id < ? ORDER BY id DESC LIMIT ?').all(before, options.limit)
+      : this.db.prepare('SELECT * FROM runs WHERE schedule_id = ? AND id < ? ORDER BY id DESC LIMIT ?').all(options.scheduleId, before, options.limit);
+    return (rows as Row[]).map(runOf);
+  }
+
+  countRuns(scheduleId?: string): number {
+    const row = (scheduleId === undefined ? this.db.prepare('SELECT count(*) AS n FROM runs').get() : this.db.prepare('SELECT count(*) AS n FROM runs WHERE schedule_id = ?').get(scheduleId)) as Row;
+    return Number(row['n']);
+  }
+
+  /** The daemon's registration; a live one is returned instead of being replaced. */
+  claimDaemon(pid: number, bootId: string, startedAt: number, isAlive: (pid: number, bootId: string) => boolean): { pid: number; startedAt: number } | undefined {
+    return this.transaction(() => {
+      const row = this.db.prepare('SELECT * FROM daemon WHERE id = 1').get() as Row | undefined;
+      if (row && Number(row['pid']) !== pid && isAlive(Number(row['pid']), String(row['boot_id']))) return { pid: Number(row['pid']), startedAt: Number(row['started_at']) };
+      this.db.prepare('INSERT OR REPLACE INTO daemon (id, pid, boot_id, started_at) VALUES (1, ?, ?, ?)').run(pid, bootId, startedAt);
+      return undefined;
+    });
+  }
+
+  releaseDaemon(pid: number): void {
+    this.db.prepare('DELETE FROM daemon WHERE id = 1 AND pid = ?').run(pid);
+  }
+
+  daemonRecord(): { pid: number; bootId: string; startedAt: number } | undefined {
+    const row = this.db.prepare('SELECT * FROM daemon WHERE id = 1').get() as Row | undefined;
+    return row ? { pid: Number(row['pid']), bootId: String(row['boot_id']), startedAt: Number(row['started_at']) } : undefined;
+  }
+
+  [Symbol.dispose](): void {
+    if (this.db.isOpen) this.db.close();
+  }
+}
+
+function scheduleOf(row: Row): Schedule {
+  return {
+    id: String(row['id']),
+    taskType: String(row['task_type']),
+    params: JSON.parse(String(row['params'])) as unknown,
+    cron: String(row['cron']),
+    timezone: String(row['timezone']),
+    catchUp: String(row['catch_up']) as CatchUp,
+    retention: row['retention'] === null ? null : (JSON.parse(String(row['retention'])) as RetentionPolicy),
+    enabled: Number(row['enabled']) === 1,
+    createdAt: Number(row['created_at']),
+    lastDueAt: Number(row['last_due_at']),
+  };
+}
+
+function runOf(row: Row): RunRecord {
+  return {
+    id: Number(row['id']),
+    scheduleId: row['schedule_id'] === null ? null : String(row['schedule_id']),
+    taskType: String(row['task_type']),
+    trigger: String(row['trigger']) as RunTrigger,
+    dueAt: Number(row['due_at']),
+    startedAt: Number(row['started_at']),
+    endedAt: row['ended_at'] === null ? null : Number(row['ended_at']),
+    status: String(row['status']) as ScheduledRunStatus,
+    errorCode: row['error_code'] === null ? null : String(row['error_code']),
+    errorMessage: row['error_message'] === null ? null : String(row['error_message']),
+    bytes: Number(row['bytes']),
+    log: String(row['log']),
+    pid: Number(row['pid']),
+    bootId: String(row['boot_id']),
+  };
+}

@@ -1,0 +1,54 @@
+// Wires the scheduler's parts over one store: the task runner (with the schedule's retention after a successful run)
+// and the scheduler. The plugin builds it from its context; tests build it from a host with a hand-moved clock.
+import type { Logger, PluginContext } from '../../sdk/index.js';
+import type { Clock } from './clock.js';
+import { Scheduler } from './scheduler.js';
+import { ScheduleStore } from './schedule-store.js';
+import { TaskRunnerService } from './task-runner.js';
+import { applyRetention, type RetentionTarget } from './tasks/retention-task.js';
+import type { Commands } from './tasks/image-folder.js';
+
+export interface SchedulerServicesOptions {
+  storagePath: string;
+  clock: Clock;
+  taskTypes: PluginContext['taskTypes'];
+  commands: Commands;
+  log: Logger;
+  graceMs?: number;
+  pollMs?: number;
+  abortGraceMs?: number;
+}
+
+export interface SchedulerServices extends Disposable {
+  store: ScheduleStore;
+  runner: TaskRunnerService;
+  scheduler: Scheduler;
+  clock: Clock;
+  taskTypes: PluginContext['taskTypes'];
+}
+
+/** A task result that names a folder of images (the backup task's) gets the schedule's retention applied to it. */
+function retentionTargetOf(result: unknown): RetentionTarget | undefined {
+  const target = (result as { retention?: RetentionTarget } | null)?.retention;
+  return target && typeof target.dir === 'string' && typeof target.name === 'string' ? target : undefined;
+}
+
+export function createSchedulerServices(options: SchedulerServicesOptions): SchedulerServices {
+  const store = new ScheduleStore(options.storagePath);
+  const runner = new TaskRunnerService({
+    store, clock: options.clock, taskTypes: options.taskTypes, log: options.log,
+    ...(options.abortGraceMs !== undefined ? { abortGraceMs: options.abortGraceMs } : {}),
+    afterSuccess: async (schedule, result, run) => {
+      const target = retentionTargetOf(result);
+      if (!schedule.retention || !target) return;
+      const outcome = await applyRetention(options.commands, target, schedule.retention, schedule.timezone, run);
+      run.log.info(`Retention kept ${outcome.kept.length} image(s) and removed ${outcome.removed.length}`);
+    },
+  });
+  const scheduler = new Scheduler({
+    store, clock: options.clock, runner, log: options.log,
+    ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
+    ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+  });
+  return { store, runner, scheduler, clock: options.clock, taskTypes: options.taskTypes, [Symbol.dispose]: () => store[Symbol.dispose]() };
+}

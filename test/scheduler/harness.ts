@@ -1,0 +1,56 @@
+// The scheduler under test: a real host (first-party plugins and the fixtures), a temporary state directory, and the
+// scheduler's services over a clock the test moves by hand.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createHost, type ShadowdiskHost } from '../../core/node/index.js';
+import type { CommandArgs, PluginContext } from '../../sdk/index.js';
+import { createSchedulerServices, ManualClock, type SchedulerServices } from '../../plugins/scheduler/index.js';
+import { scheduleCommands } from '../../plugins/scheduler/schedule-commands.js';
+import { tempStateDir, type TempDir } from '../helpers/index.js';
+
+export const fixtures = fileURLToPath(new URL('../fixtures/plugins/', import.meta.url));
+
+export interface SchedulerHarness extends AsyncDisposable {
+  host: ShadowdiskHost;
+  state: TempDir;
+  clock: ManualClock;
+  services: SchedulerServices;
+  commands: ReturnType<typeof scheduleCommands>;
+  /** `schedule add` as the CLI calls it. */
+  add(id: string, options: Record<string, string | boolean>): ReturnType<ReturnType<typeof scheduleCommands>['add']>;
+}
+
+/** The host's task types as a plugin context sees them. */
+export function hostTaskTypes(host: ShadowdiskHost): PluginContext['taskTypes'] {
+  return {
+    list: () => host.registry('taskTypes').all().map((d) => ({ ...d.contribution, pluginId: d.pluginId })),
+    resolve: (id) => host.provider('taskTypes', id),
+    beforeRun: (run) => host.plugins.scheduler.beforeRun(run),
+    afterRun: (run, outcome) => host.plugins.scheduler.afterRun(run, outcome),
+  };
+}
+
+export async function schedulerHarness(startAt: string, options: { graceMs?: number; abortGraceMs?: number } = {}): Promise<SchedulerHarness> {
+  const state = await tempStateDir();
+  const host = await createHost({ stateDir: state.path, extraPluginRoots: [fixtures], logSink: () => undefined });
+  const clock = new ManualClock(new Date(startAt).getTime());
+  const services = createSchedulerServices({
+    storagePath: join(state.path, 'plugins', 'shadowdisk.scheduler'),
+    clock,
+    taskTypes: hostTaskTypes(host),
+    commands: { executeCommand: (id, args, run) => host.executeCommand(id, args, run) },
+    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    ...options,
+  });
+  const commands = scheduleCommands(() => services);
+  return {
+    host, state, clock, services, commands,
+    add: (id, opts) => commands.add({ positionals: [id], options: opts } satisfies CommandArgs),
+    async [Symbol.asyncDispose]() {
+      await services.scheduler.drain();
+      services[Symbol.dispose]();
+      await host[Symbol.asyncDispose]();
+      await state[Symbol.asyncDispose]();
+    },
+  };
+}
