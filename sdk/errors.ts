@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   PLAN_STALE: 'safety',
   /** An earlier apply was interrupted; recover it first. */
   RECOVERY_NEEDED: 'safety',
+  /** An application writer vetoed a shadow-copy set; nothing was kept. */
+  WRITER_VETOED: 'safety',
   // integrity: input data is damaged or not ours
   TABLE_CORRUPT: 'integrity',
   IMAGE_CORRUPT: 'integrity',

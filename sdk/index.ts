@@ -5,3 +5,4 @@ export * from './job.js';
 export * from './manifest.js';
 export * from './plugin-context.js';
 export * from './format.js';
+export * from './shadow-copy.js';

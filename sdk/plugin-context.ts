@@ -1,6 +1,7 @@
 // The API a plugin sees: activate(ctx), registration functions returning Disposables, host introspection, hooks it may tap.
 import type { Disposable } from './disposable.js';
 import type { RunContext, Logger } from './job.js';
+import type { ShadowWriter, SnapshotProvider } from './shadow-copy.js';
 import type { CommandContribution, TaskTypeContribution } from './manifest.js';
 
 export interface CommandArgs {
@@ -28,8 +29,8 @@ export interface ProviderImplementations {
   commands: CommandHandler;
   taskTypes: TaskRunner;
   filesystems: FilesystemHandler;
-  snapshotProviders: object;
-  writers: object;
+  snapshotProviders: SnapshotProvider;
+  writers: ShadowWriter;
   imageFormats: object;
   repositories: object;
 }
@@ -63,6 +64,13 @@ export interface TaskRunContext extends RunContext {
   readonly scheduleId: string | null;
   /** The instant the run was due (the scheduler's clock, which tests inject); name outputs after it, not the wall clock. */
   readonly dueAt: Date;
+}
+
+/** A declared provider: its id, title and the plugin that contributes it. */
+export interface ProviderInfo {
+  id: string;
+  title: string;
+  pluginId: string;
 }
 
 export type TaskRunner = (params: unknown, run: TaskRunContext) => Promise<unknown>;
@@ -144,6 +152,11 @@ export interface PluginContext {
   /** Implementations for providers the manifest declares. */
   register<P extends ProviderPoint>(point: P, id: string, implementation: ProviderImplementations[P]): Disposable;
   readonly plugins: { list(): PluginInfo[] };
+  /** Other plugins' providers of a point (snapshot providers, writers...): listed, and resolved (activating their plugin). */
+  readonly providers: {
+    list(point: ProviderPoint): ProviderInfo[];
+    get<P extends ProviderPoint>(point: P, id: string): Promise<ProviderImplementations[P]>;
+  };
   readonly settings: { get<T = unknown>(key: string): T | undefined };
   readonly hooks: { readonly pluginHost: PluginHostHooks; readonly scheduler: SchedulerHooks };
   /** Task types every plugin contributes, and their runners (resolving one activates its plugin). */

@@ -47,6 +47,11 @@ export function createPluginContext(record: PluginRecord, deps: PluginContextDep
       return record.subscriptions.add(registry.implement(record.id, id, implementation));
     },
     plugins: { list: () => host.list() },
+    providers: {
+      list: (point) => (registries[point].all() as { key: string; pluginId: string; contribution: { title: string } }[])
+        .map((d) => ({ id: d.key, title: d.contribution.title, pluginId: d.pluginId })),
+      get: async <P extends ProviderPoint>(point: P, id: string) => (await resolveImplementation(registries, host, point, id)) as unknown as ProviderImplementations[P],
+    },
     settings: { get: <T>(key: string) => deps.settings()?.get<T>(key) },
     hooks: {
       pluginHost: Object.freeze({
