@@ -13,8 +13,8 @@ const SETS = Number(process.env['SHADOWDISK_VSS_SETS'] ?? 25);
 
 describe('shadow sets', () => {
   it(`takes two volumes at one instant: in ${SETS} sets under a paired writer, B never holds a record missing on A`, async () => {
-    await using vss = await vssHost();
     await using p = await pool();
+    await using vss = await vssHost();
     const a = await p.volume('a', 64 * MiB, 'ext4');
     const b = await p.volume('b', 64 * MiB, 'ext4');
     await using writer = pairedWriter(join(a.mountpoint, 'log'), join(b.mountpoint, 'log'));
@@ -41,8 +41,8 @@ describe('shadow sets', () => {
   }, 180_000);
 
   it('exposes each snapshot as a read-only loop device on a clone of the image, judged clean by e2fsck, and deletes it without leftovers', async () => {
-    await using vss = await vssHost();
     await using p = await pool();
+    await using vss = await vssHost();
     const a = await p.volume('a', 64 * MiB, 'ext4');
     await run('sh', ['-c', `head -c 3000000 /dev/urandom > ${a.mountpoint}/data && sync`]);
     const set = await vss.create([a.device], { provider: 'reflink' });

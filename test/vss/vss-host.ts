@@ -1,4 +1,4 @@
-// Test handles for shadow copies: a host on a fresh state folder, a "pool" filesystem (XFS or btrfs, so image files on
+// Test handles for shadow copies (declare the pool before the host: the host deletes its sets first): a host on a fresh state folder, a "pool" filesystem (XFS or btrfs, so image files on
 // it can be cloned) and volumes that are loop devices on image files in the pool, formatted and mounted. Disposing the
 // host deletes every set it made (their loop devices and clones) before the pool goes.
 import { join } from 'node:path';
