@@ -1,5 +1,6 @@
 // `shadowdisk daemon`: one per state directory; marks runs a dead process left in flight as interrupted, catches up
 // missed runs per schedule, then runs schedules until SIGTERM/SIGINT (in-flight runs are then recorded interrupted).
+import { join } from 'node:path';
 import { ShadowError, type CommandArgs, type CommandResult, type RunContext } from '../../sdk/index.js';
 import { stringOption } from './command-args.js';
 import { BOOT_ID, processAlive } from './process-liveness.js';
@@ -21,8 +22,9 @@ export async function daemonCommand(services: SchedulerServices, run: RunContext
   }
 }
 
-export function daemonInstallCommand(args: CommandArgs, stateDir: string, launcher: string): CommandResult {
+export function daemonInstallCommand(args: CommandArgs, stateDir: string, root: string): CommandResult {
   const unitDir = stringOption(args, 'unit-dir') ?? '/etc/systemd/system';
-  const { path, unit } = installUnit(unitDir, { nodePath: process.execPath, launcher, stateDir }, args.options['force'] === true);
+  const options = { nodePath: process.execPath, launcher: join(root, 'bin', 'shadowdisk.js'), docsPath: join(root, 'docs', 'cli.md'), stateDir };
+  const { path, unit } = installUnit(unitDir, options, args.options['force'] === true);
   return { data: { path, unit }, text: `Wrote ${path}; enable it with 'systemctl daemon-reload && systemctl enable --now ${UNIT_NAME}'` };
 }

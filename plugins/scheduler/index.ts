@@ -1,6 +1,5 @@
 // The scheduler plugin: schedules and run history in SQLite, built-in task types (backup, verify, retention), the
 // schedule commands and the daemon. Task types of other plugins are found through ctx.taskTypes.
-import { join } from 'node:path';
 import type { PluginContext, TaskRunner } from '../../sdk/index.js';
 import { packageRoot } from '../../core/node/index.js';
 import { systemClock } from './clock.js';
@@ -36,7 +35,7 @@ export function activate(ctx: PluginContext): void {
     reg('shadowdisk.scheduler.run-now', (args, run) => commands.runNow(args, run)),
     reg('shadowdisk.scheduler.history', (args) => commands.history(args)),
     reg('shadowdisk.scheduler.daemon', (_args, run) => daemonCommand(open(), run)),
-    reg('shadowdisk.scheduler.daemon-install', (args) => daemonInstallCommand(args, ctx.stateDir, join(packageRoot(), 'bin', 'shadowdisk.js'))),
+    reg('shadowdisk.scheduler.daemon-install', (args) => daemonInstallCommand(args, ctx.stateDir, packageRoot())),
   );
   const task = (fn: (commands: PluginContext['commands'], params: unknown, run: Parameters<TaskRunner>[1]) => Promise<unknown>): TaskRunner => (params, run) => fn(ctx.commands, params, run);
   ctx.register('taskTypes', 'shadowdisk.scheduler.backup', task(backupTask));

@@ -51,8 +51,10 @@ export class Scheduler {
   plan(schedule: Schedule, now: number): TickPlan {
     const { instants, dropped } = dueBetween(schedule.cron, schedule.timezone, schedule.lastDueAt, now, CATCH_UP_LIMIT);
     const grace = this.options.graceMs ?? 60_000;
-    const onTime = instants.filter((t) => now - t <= grace);
-    const missed = instants.filter((t) => now - t > grace);
+    // Only the newest instant can be on time; older ones (several fit in the grace for a per-second pattern) were missed.
+    const newest = instants.at(-1);
+    const onTime = newest !== undefined && now - newest <= grace ? [newest] : [];
+    const missed = onTime.length > 0 ? instants.slice(0, -1) : instants;
     const caughtUp = schedule.catchUp === 'all' ? missed : schedule.catchUp === 'once' ? missed.slice(-1) : [];
     return {
       scheduleId: schedule.id,
@@ -79,7 +81,11 @@ export class Scheduler {
       plans.push(plan);
       const chain = (async () => {
         const records: RunRecord[] = [];
-        for (const due of plan.runs) records.push(await runner.run({ schedule, ...due }, signal ? { signal } : {}));
+        for (const due of plan.runs) {
+          // Stopping: runs not started yet stay unstarted (the mark already passed them; a restart does not repeat them).
+          if (signal?.aborted) break;
+          records.push(await runner.run({ schedule, ...due }, signal ? { signal } : {}));
+        }
         return records;
       })();
       chains.push(chain);

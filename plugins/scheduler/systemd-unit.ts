@@ -8,6 +8,8 @@ export const UNIT_NAME = 'shadowdisk-scheduler.service';
 export interface UnitOptions {
   /** The Node binary (Node 24) and the launcher script. */
   nodePath: string;
+  /** The CLI reference (docs/cli.md). */
+  docsPath: string;
   launcher: string;
   stateDir: string;
 }
@@ -16,7 +18,7 @@ export function systemdUnit(o: UnitOptions): string {
   return [
     '[Unit]',
     'Description=Shadowdisk scheduler: scheduled backups, verifies and retention',
-    'Documentation=man:shadowdisk(8)',
+    `Documentation=file://${o.docsPath}`,
     'After=local-fs.target network-online.target',
     'Wants=network-online.target',
     '',

@@ -116,6 +116,7 @@ export class TaskRunnerService {
       controller.abort(new ShadowError('ABORTED', `Run ${info.runId} was stopped: the scheduler is shutting down`));
     };
     outer.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    if (outer.signal?.aborted) onOuterAbort();
     let bytesDone = 0;
     const run: TaskRunContext = {
       signal: controller.signal,
