@@ -1,6 +1,6 @@
 // Schedules and their run history in SQLite (node:sqlite) under the plugin's storage folder: versioned schema, WAL so
 // the daemon and CLI commands share it, and an index that keeps the newest-first history fast at any size.
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ShadowError, type ScheduledRunStatus } from '../../sdk/index.js';
@@ -43,10 +43,17 @@ export interface RunRecord {
 
 export const DB_FILE = 'scheduler.sqlite';
 
+/** The history queries: newest first by the primary key, or through runs_by_schedule (schedule_id, id). */
+export const HISTORY_SQL = {
+  all: 'SELECT * FROM runs WHERE id < ? ORDER BY id DESC LIMIT ?',
+  bySchedule: 'SELECT * FROM runs WHERE schedule_id = ? AND id < ? ORDER BY id DESC LIMIT ?',
+} as const;
+
 type Row = Record<string, SQLInputValue>;
 
 export class ScheduleStore implements Disposable {
   readonly db: DatabaseSync;
+  private readonly statements = new Map<string, StatementSync>();
 
   constructor(readonly folder: string) {
     try {
@@ -73,6 +80,13 @@ export class ScheduleStore implements Disposable {
     }
   }
 
+  /** Prepared once per store: history and inserts run often. */
+  private sql(text: string): StatementSync {
+    let statement = this.statements.get(text);
+    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
+    return statement;
+  }
+
   get schemaVersion(): number {
     return Number((this.db.prepare('PRAGMA user_version').get() as Row)['user_version']);
   }
@@ -92,25 +106,25 @@ export class ScheduleStore implements Disposable {
 
   addSchedule(s: Schedule): void {
     if (this.getSchedule(s.id)) throw new ShadowError('INVALID_ARGUMENT', `A schedule '${s.id}' already exists; pick another id or use 'schedule edit'`);
-    this.db.prepare(`INSERT INTO schedules (id, task_type, params, cron, timezone, catch_up, retention, enabled, created_at, last_due_at)
+    this.sql(`INSERT INTO schedules (id, task_type, params, cron, timezone, catch_up, retention, enabled, created_at, last_due_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(s.id, s.taskType, JSON.stringify(s.params ?? null), s.cron, s.timezone, s.catchUp, s.retention ? JSON.stringify(s.retention) : null, s.enabled ? 1 : 0, s.createdAt, s.lastDueAt);
   }
 
   updateSchedule(s: Schedule): void {
-    this.db.prepare(`UPDATE schedules SET task_type = ?, params = ?, cron = ?, timezone = ?, catch_up = ?, retention = ?, enabled = ?, last_due_at = ? WHERE id = ?`)
+    this.sql(`UPDATE schedules SET task_type = ?, params = ?, cron = ?, timezone = ?, catch_up = ?, retention = ?, enabled = ?, last_due_at = ? WHERE id = ?`)
       .run(s.taskType, JSON.stringify(s.params ?? null), s.cron, s.timezone, s.catchUp, s.retention ? JSON.stringify(s.retention) : null, s.enabled ? 1 : 0, s.lastDueAt, s.id);
   }
 
   setLastDue(id: string, lastDueAt: number): void {
-    this.db.prepare('UPDATE schedules SET last_due_at = ? WHERE id = ?').run(lastDueAt, id);
+    this.sql('UPDATE schedules SET last_due_at = ? WHERE id = ?').run(lastDueAt, id);
   }
 
   removeSchedule(id: string): boolean {
-    return Number(this.db.prepare('DELETE FROM schedules WHERE id = ?').run(id).changes) > 0;
+    return Number(this.sql('DELETE FROM schedules WHERE id = ?').run(id).changes) > 0;
   }
 
   getSchedule(id: string): Schedule | undefined {
-    const row = this.db.prepare('SELECT * FROM schedules WHERE id = ?').get(id) as Row | undefined;
+    const row = this.sql('SELECT * FROM schedules WHERE id = ?').get(id) as Row | undefined;
     return row ? scheduleOf(row) : undefined;
   }
 
@@ -122,30 +136,30 @@ export class ScheduleStore implements Disposable {
   }
 
   listSchedules(): Schedule[] {
-    return (this.db.prepare('SELECT * FROM schedules ORDER BY id').all() as Row[]).map(scheduleOf);
+    return (this.sql('SELECT * FROM schedules ORDER BY id').all() as Row[]).map(scheduleOf);
   }
 
   insertRun(r: Omit<RunRecord, 'id'>): number {
-    const result = this.db.prepare(`INSERT INTO runs (schedule_id, task_type, trigger, due_at, started_at, ended_at, status, error_code, error_message, bytes, log, pid, boot_id)
+    const result = this.sql(`INSERT INTO runs (schedule_id, task_type, trigger, due_at, started_at, ended_at, status, error_code, error_message, bytes, log, pid, boot_id)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(r.scheduleId, r.taskType, r.trigger, r.dueAt, r.startedAt, r.endedAt, r.status, r.errorCode, r.errorMessage, r.bytes, r.log, r.pid, r.bootId);
     return Number(result.lastInsertRowid);
   }
 
   finishRun(id: number, end: { endedAt: number; status: ScheduledRunStatus; errorCode: string | null; errorMessage: string | null; bytes: number; log: string }): void {
-    this.db.prepare('UPDATE runs SET ended_at = ?, status = ?, error_code = ?, error_message = ?, bytes = ?, log = ? WHERE id = ?')
+    this.sql('UPDATE runs SET ended_at = ?, status = ?, error_code = ?, error_message = ?, bytes = ?, log = ? WHERE id = ?')
       .run(end.endedAt, end.status, end.errorCode, end.errorMessage, end.bytes, end.log, id);
   }
 
   getRun(id: number): RunRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
+    const row = this.sql('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
     return row ? runOf(row) : undefined;
   }
 
   /** Runs still marked running (in flight here or elsewhere, or left by a process that died). */
   runningRuns(scheduleId?: string): RunRecord[] {
     const rows = scheduleId === undefined
-      ? this.db.prepare("SELECT * FROM runs WHERE status = 'running' ORDER BY id").all()
-      : this.db.prepare("SELECT * FROM runs WHERE status = 'running' AND schedule_id = ? ORDER BY id").all(scheduleId);
+      ? this.sql("SELECT * FROM runs WHERE status = 'running' ORDER BY id").all()
+      : this.sql("SELECT * FROM runs WHERE status = 'running' AND schedule_id = ? ORDER BY id").all(scheduleId);
     return (rows as Row[]).map(runOf);
   }
 
@@ -153,32 +167,32 @@ export class ScheduleStore implements Disposable {
   history(options: { scheduleId?: string; limit: number; beforeId?: number }): RunRecord[] {
     const before = options.beforeId ?? Number.MAX_SAFE_INTEGER;
     const rows = options.scheduleId === undefined
-      ? this.db.prepare('SELECT * FROM runs WHERE id < ? ORDER BY id DESC LIMIT ?').all(before, options.limit)
-      : this.db.prepare('SELECT * FROM runs WHERE schedule_id = ? AND id < ? ORDER BY id DESC LIMIT ?').all(options.scheduleId, before, options.limit);
+      ? this.sql(HISTORY_SQL.all).all(before, options.limit)
+      : this.sql(HISTORY_SQL.bySchedule).all(options.scheduleId, before, options.limit);
     return (rows as Row[]).map(runOf);
   }
 
   countRuns(scheduleId?: string): number {
-    const row = (scheduleId === undefined ? this.db.prepare('SELECT count(*) AS n FROM runs').get() : this.db.prepare('SELECT count(*) AS n FROM runs WHERE schedule_id = ?').get(scheduleId)) as Row;
+    const row = (scheduleId === undefined ? this.sql('SELECT count(*) AS n FROM runs').get() : this.sql('SELECT count(*) AS n FROM runs WHERE schedule_id = ?').get(scheduleId)) as Row;
     return Number(row['n']);
   }
 
   /** The daemon's registration; a live one is returned instead of being replaced. */
   claimDaemon(pid: number, bootId: string, startedAt: number, isAlive: (pid: number, bootId: string) => boolean): { pid: number; startedAt: number } | undefined {
     return this.transaction(() => {
-      const row = this.db.prepare('SELECT * FROM daemon WHERE id = 1').get() as Row | undefined;
+      const row = this.sql('SELECT * FROM daemon WHERE id = 1').get() as Row | undefined;
       if (row && Number(row['pid']) !== pid && isAlive(Number(row['pid']), String(row['boot_id']))) return { pid: Number(row['pid']), startedAt: Number(row['started_at']) };
-      this.db.prepare('INSERT OR REPLACE INTO daemon (id, pid, boot_id, started_at) VALUES (1, ?, ?, ?)').run(pid, bootId, startedAt);
+      this.sql('INSERT OR REPLACE INTO daemon (id, pid, boot_id, started_at) VALUES (1, ?, ?, ?)').run(pid, bootId, startedAt);
       return undefined;
     });
   }
 
   releaseDaemon(pid: number): void {
-    this.db.prepare('DELETE FROM daemon WHERE id = 1 AND pid = ?').run(pid);
+    this.sql('DELETE FROM daemon WHERE id = 1 AND pid = ?').run(pid);
   }
 
   daemonRecord(): { pid: number; bootId: string; startedAt: number } | undefined {
-    const row = this.db.prepare('SELECT * FROM daemon WHERE id = 1').get() as Row | undefined;
+    const row = this.sql('SELECT * FROM daemon WHERE id = 1').get() as Row | undefined;
     return row ? { pid: Number(row['pid']), bootId: String(row['boot_id']), startedAt: Number(row['started_at']) } : undefined;
   }
 
