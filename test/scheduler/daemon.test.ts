@@ -3,11 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { captureIo } from '../../core/node/cli/capture-io.js';
-import { main } from '../../core/node/cli/main.js';
 import { ScheduleStore, type RunRecord } from '../../plugins/scheduler/index.js';
 import { run, tempDir, tempStateDir, type TempDir } from '../helpers/index.js';
-import { fixtures } from './harness.js';
+import { cli, fixtures } from './harness.js';
 
 const launcher = fileURLToPath(new URL('../../bin/shadowdisk.js', import.meta.url));
 
@@ -22,12 +20,6 @@ afterEach(async () => {
   delete process.env['SHADOWDISK_PLUGIN_PATH'];
   await state[Symbol.asyncDispose]();
 });
-
-async function cli(...argv: string[]) {
-  const io = captureIo();
-  const code = await main(argv, io);
-  return { code, out: io.out(), err: io.err() };
-}
 
 interface Daemon extends AsyncDisposable {
   child: ChildProcess;

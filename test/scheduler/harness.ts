@@ -6,6 +6,8 @@ import { createHost, type ShadowdiskHost } from '../../core/node/index.js';
 import type { CommandArgs, PluginContext } from '../../sdk/index.js';
 import { createSchedulerServices, ManualClock, type SchedulerServices } from '../../plugins/scheduler/index.js';
 import { scheduleCommands } from '../../plugins/scheduler/schedule-commands.js';
+import { captureIo } from '../../core/node/cli/capture-io.js';
+import { main } from '../../core/node/cli/main.js';
 import { tempStateDir, type TempDir } from '../helpers/index.js';
 
 export const fixtures = fileURLToPath(new URL('../fixtures/plugins/', import.meta.url));
@@ -53,4 +55,11 @@ export async function schedulerHarness(startAt: string, options: { graceMs?: num
       await state[Symbol.asyncDispose]();
     },
   };
+}
+
+/** The CLI in this process, as `shadowdisk ARGV` (SHADOWDISK_HOME and SHADOWDISK_PLUGIN_PATH from the environment). */
+export async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = captureIo();
+  const code = await main(argv, io);
+  return { code, out: io.out(), err: io.err() };
 }
