@@ -5,9 +5,13 @@ import { listStateFiles, readStateFile, stateFileFor, writeStateFileDurably } fr
 import { ShadowError } from '../../../sdk/index.js';
 import type { LayoutJson } from './layout-json.js';
 import type { Operation } from './operation.js';
+import type { MoveProgress } from '../move/block-mover.js';
 
-/** In order; each state is durable before the work after it starts. */
-export type JournalState = 'started' | 'backup-saved' | 'table-written' | 'kernel-updated' | 'done';
+/**
+ * In order; each state is durable before the work after it starts. 'moving': partitions' data is being moved (before
+ * the table is written); from there recovery rolls forward.
+ */
+export type JournalState = 'started' | 'backup-saved' | 'moving' | 'table-written' | 'kernel-updated' | 'done';
 
 export interface ApplyJournal {
   version: 1;
@@ -18,6 +22,12 @@ export interface ApplyJournal {
   target: LayoutJson;
   /** The table writes are all-or-nothing at the journal's granularity: rolled back from backupFile before 'table-written'. */
   dataSteps: { operation: Operation; done: boolean }[];
+  /** Partition moves, in plan order, each with its progress (plugins/partition/move). */
+  moves?: MoveProgress[];
+  /** The target table's sectors (table-backup format), written after the moves: recovery writes these bytes as they are. */
+  targetTableFile?: string;
+  /** Where a move step whose destination overlaps its source saves that source first. */
+  moveSaveFile?: string;
 }
 
 export class JournalStore {

@@ -34,6 +34,7 @@ export function foldOperation(layout: Layout | null, operation: Operation, geome
   switch (operation.op) {
     case 'create': return createPartition(layout, operation, options);
     case 'delete': return deletePartition(layout, operation.number);
+    case 'move': return movePartition(layout, operation, options);
     case 'format': case 'set-label': partitionOf(layout, operation.number); return layout;
     default: return editPartition(layout, operation, options);
   }
@@ -116,7 +117,7 @@ function deletePartition(layout: Layout, number: number): Layout {
   return withPartitions(layout, layout.partitions.filter((p) => p !== target).map(renumber));
 }
 
-function editPartition(layout: Layout, op: Exclude<Operation, { op: 'create-table' | 'create' | 'delete' | 'format' | 'set-label' }>, options: FoldOptions): Layout {
+function editPartition(layout: Layout, op: Exclude<Operation, { op: 'create-table' | 'create' | 'delete' | 'move' | 'format' | 'set-label' }>, options: FoldOptions): Layout {
   const target = partitionOf(layout, op.number);
   const replace = (next: LayoutPartition, others: (p: LayoutPartition) => LayoutPartition = (p) => p) =>
     withPartitions(layout, layout.partitions.map((p) => (p === target ? next : others(p))));
@@ -153,6 +154,36 @@ function editPartition(layout: Layout, op: Exclude<Operation, { op: 'create-tabl
     default:
       throw new ShadowError('INVALID_ARGUMENT', `MBR partitions have no ${op.op === 'set-name' ? 'names' : op.op === 'set-uuid' ? 'UUIDs' : 'attributes'}; use a GPT disk`);
   }
+}
+
+/** The same partition at another start: into free space (for a logical, inside the extended partition with room for its EBR), order of logicals kept. */
+function movePartition(layout: Layout, op: Extract<Operation, { op: 'move' }>, options: FoldOptions): Layout {
+  const target = partitionOf(layout, op.number);
+  if (target.mbr?.role === 'extended') throw new ShadowError('UNSUPPORTED', `Partition ${op.number} is an extended partition; move its logical partitions one by one instead`);
+  const align = options.alignSectors ?? defaultAlignSectors(layout.geometry.sectorSize);
+  const start = op.startLba;
+  if (!Number.isInteger(start) || start < 0) throw new ShadowError('INVALID_ARGUMENT', `Start sector ${String(start)} is not a whole number`);
+  if (start === target.startLba) throw new ShadowError('INVALID_ARGUMENT', `Partition ${op.number} already starts at sector ${start}`);
+  if (start % align !== 0) throw new ShadowError('INVALID_ARGUMENT', `Start sector ${start} is not aligned to ${align} sectors (1 MiB); use ${alignUp(start, align)}`);
+  if (op.stepBytes !== undefined && (!Number.isInteger(op.stepBytes) || op.stepBytes < 4096 || op.stepBytes % 4096 !== 0 || op.stepBytes > 1024 * 1024 * 1024)) {
+    throw new ShadowError('INVALID_ARGUMENT', `A copy step must be a multiple of 4 KiB between 4 KiB and 1 GiB, got ${String(op.stepBytes)} bytes`);
+  }
+  const role = target.mbr?.role ?? 'gpt';
+  const others = withPartitions(layout, layout.partitions.filter((p) => p !== target));
+  const end = start + target.sizeSectors - 1;
+  const regions = freeRegions(others, role);
+  if (!regions.some((r) => r.startLba <= start && end <= r.endLba)) {
+    throw new ShadowError('SIZE_MISMATCH', `Partition ${op.number} (${target.sizeSectors} sectors) does not fit at ${start}–${end}; free ${role === 'logical' ? 'space in the extended partition (after each EBR sector)' : 'space'} around it: ${regions.map((r) => `${r.startLba}–${r.endLba}`).join(', ') || 'none'}`);
+  }
+  if (layout.table === 'mbr' && end > MBR_MAX) throw new ShadowError('SIZE_MISMATCH', `MBR cannot address sector ${end}; use GPT`);
+  const moved = { ...target, startLba: start };
+  if (role === 'logical') {
+    const order = (l: Layout) => l.partitions.filter((p) => p.mbr?.role === 'logical').sort((a, b) => a.startLba - b.startLba).map((p) => p.number).join(',');
+    const after = withPartitions(layout, layout.partitions.map((p) => (p === target ? moved : p)));
+    if (order(after) !== order(layout)) throw new ShadowError('UNSUPPORTED', `Moving logical partition ${op.number} past another logical would renumber them; move it within its own free space`);
+    return after;
+  }
+  return withPartitions(layout, layout.partitions.map((p) => (p === target ? moved : p)));
 }
 
 function parseAttributes(text: string): bigint {

@@ -21,6 +21,8 @@ export type Operation =
       uuid?: string;
     }
   | { op: 'delete'; number: number }
+  /** Moves the partition and its data to `startLba` (same size); `stepBytes` overrides the copy step chosen for the shift. */
+  | { op: 'move'; number: number; startLba: number; stepBytes?: number }
   | { op: 'set-type'; number: number; type: string }
   | { op: 'set-name'; number: number; name: string }
   | { op: 'set-uuid'; number: number; uuid: string }
@@ -40,6 +42,7 @@ export function describeOperation(operation: Operation): string {
     case 'create-table': return `create a new ${operation.table.toUpperCase()} partition table (erases the current one)`;
     case 'create': return `create a ${operation.role ?? ''}${operation.role ? ' ' : ''}partition${operation.type ? ` of type ${operation.type}` : ''}${operation.sizeSectors ? ` of ${operation.sizeSectors} sectors` : ''}${operation.startLba !== undefined ? ` at sector ${operation.startLba}` : ''}`;
     case 'delete': return `delete partition ${operation.number}`;
+    case 'move': return `move partition ${operation.number} with its data to sector ${operation.startLba}${operation.stepBytes ? ` (copy steps of ${operation.stepBytes} bytes)` : ''}`;
     case 'set-type': return `set the type of partition ${operation.number} to ${operation.type}`;
     case 'set-name': return `name partition ${operation.number} '${operation.name}'`;
     case 'set-uuid': return `set the UUID of partition ${operation.number} to ${operation.uuid}`;

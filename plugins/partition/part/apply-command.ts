@@ -16,6 +16,9 @@ import { diskArg, imageSectorSize, FOLD_OPTIONS } from './args.js';
 import { syncKernelPartitions } from './kernel-sync.js';
 import { foldPlan } from '../ops/layout-fold.js';
 import { layoutTable } from './plan-view.js';
+import { plannedMoves, refuseEbrOverlap } from '../move/planned-moves.js';
+import { runJournaledMoves, saveTargetTable } from '../move/move-runner.js';
+import { layoutToMbrDisk } from '../table/mbr-layout-build.js';
 
 export async function applyCommand(services: PartServices, args: CommandArgs, run: RunContext): Promise<CommandResult> {
   const disk = diskArg(args);
@@ -38,13 +41,15 @@ export async function applyCommand(services: PartServices, args: CommandArgs, ru
   const tableChanges = plan.operations.some(changesTable);
   const writes = tableChanges ? writesForLayout(current, target, geometry, fresh) : [];
   const steps = dataSteps(plan.base, plan.operations, geometry, target);
+  const moves = plannedMoves(plan.base, plan.operations, geometry, FOLD_OPTIONS);
+  if (moves.length > 0 && target.table === 'mbr') refuseEbrOverlap(moves, current.mbr, layoutToMbrDisk(target, current.mbr));
   refuseBusy(await describePath(disk), affectedPartitions(plan.base, target, fresh, steps));
 
   const summary = plan.operations.map((o, i) => `  ${i + 1}. ${describeOperation(o)}`).join('\n');
   if (dryRun) {
     return {
-      data: { disk, dryRun: true, steps: plan.operations.map(describeOperation), sectorWrites: rangesOf(writes, geometry), predicted: layoutToJson(target) },
-      text: `Dry run: nothing was written. Applying would:\n${summary}\nand write ${writes.length} table sector range(s): ${rangesOf(writes, geometry).map((r) => `${r.lba}+${r.count}`).join(', ') || 'none'}`,
+      data: { disk, dryRun: true, steps: plan.operations.map(describeOperation), sectorWrites: rangesOf(writes, geometry), predicted: layoutToJson(target), moves: moves.map(({ partition, srcBytes, dstBytes, lengthBytes, stepBytes }) => ({ partition, srcBytes, dstBytes, lengthBytes, stepBytes })) },
+      text: `Dry run: nothing was written. Applying would:\n${summary}\n${moves.map((m) => `move ${m.lengthBytes} bytes of partition ${m.partition} from byte ${m.srcBytes} to ${m.dstBytes} in steps of ${m.stepBytes} bytes, journaled,\n`).join('')}and write ${writes.length} table sector range(s): ${rangesOf(writes, geometry).map((r) => `${r.lba}+${r.count}`).join(', ') || 'none'}`,
     };
   }
   if (args.options['yes'] !== true && !(await run.confirm?.(`Apply these operations to ${disk}?\n${summary}\n`))) {
@@ -62,8 +67,12 @@ export async function applyCommand(services: PartServices, args: CommandArgs, ru
   const total = 3 + steps.length;
   run.progress({ phase: 'backup', done: 0, total });
   const backupFile = saveTableBackup(services.backupDir, handle, current, writes);
-  const journal: ApplyJournal = { version: 1, disk, startedAt: new Date().toISOString(), state: 'backup-saved', backupFile, target: layoutToJson(target), dataSteps: steps.map((s) => ({ operation: { ...s.operation, number: s.partition.number }, done: false })) };
+  let journal: ApplyJournal = { version: 1, disk, startedAt: new Date().toISOString(), state: 'backup-saved', backupFile, target: layoutToJson(target), dataSteps: steps.map((s) => ({ operation: { ...s.operation, number: s.partition.number }, done: false })) };
+  if (moves.length > 0) journal = { ...journal, moves, targetTableFile: saveTargetTable(services.backupDir, handle, writes) };
   services.journals.save(journal);
+
+  // 1b. Partitions' data to their new places, journaled step by step; from here on recovery rolls forward.
+  if (moves.length > 0) journal = { ...(await runJournaledMoves(services.journals, journal, handle.isBlockDevice, run)) };
 
   // 2. The table.
   run.progress({ phase: 'write table', done: 1, total });

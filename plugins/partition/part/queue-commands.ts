@@ -11,6 +11,7 @@ import type { DiskGeometry, Layout } from '../table/layout.js';
 import type { PartServices } from './part-services.js';
 import { planResult } from './plan-view.js';
 import { diskArg, FOLD_OPTIONS, imageSectorSize, partitionNumber, positional } from './args.js';
+import { moveOperation } from '../move/move-args.js';
 
 /** The plan of a disk, started from the disk as it is now when there is none; refuses a plan the disk no longer matches. */
 export function currentPlan(services: PartServices, disk: string, args: CommandArgs): Plan {
@@ -59,6 +60,7 @@ export const queueCommands = (services: PartServices) => ({
     };
   }),
   delete: (args: CommandArgs) => queue(services, args, () => ({ op: 'delete', number: partitionNumber(args, 1) })),
+  move: (args: CommandArgs) => queue(services, args, (geometry, before) => moveOperation(args, geometry, before)),
   set: (args: CommandArgs) => queue(services, args, () => {
     const number = partitionNumber(args, 1);
     const what = positional(args, 2, 'what to set (type, name, uuid, attributes or flag)');

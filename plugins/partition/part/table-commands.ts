@@ -18,6 +18,8 @@ import type { PartServices } from './part-services.js';
 import { probeFilesystem, withPartitionDevice } from './partition-device.js';
 import { layoutTable } from './plan-view.js';
 import { diskArg, imageSectorSize, partitionNumber, positional } from './args.js';
+import { journalForDisk } from '../move/journal-identity.js';
+import { finishInterruptedMoves } from '../move/move-recovery.js';
 
 /** The table as it is, or 'none' when an interrupted write left it unreadable (recovery must still be possible). */
 function readDiskTableOrNone(handle: DiskHandle): { layout: ReturnType<typeof readDiskTable>['layout']; tableRanges?: ReturnType<typeof readDiskTable>['tableRanges'] } {
@@ -148,9 +150,10 @@ export const tableCommands = (services: PartServices) => ({
   /** Finishes or rolls back an interrupted apply, from its journal, after checking the disk is still that disk. */
   async recover(args: CommandArgs, run: RunContext): Promise<CommandResult> {
     const disk = diskArg(args);
-    const journal = services.journals.load(disk);
-    if (!journal) return { data: { disk, recovered: false }, text: `No interrupted apply on ${disk}` };
     const dryRun = args.options['dry-run'] === true;
+    const journal = journalForDisk(services.journals, disk, disk, imageSectorSize(args));
+    if (!journal) return { data: { disk, recovered: false }, text: `No interrupted apply on ${disk}` };
+    if (journal.state === 'moving') return finishInterruptedMoves(services, journal, dryRun, args, run);
     using handle = DiskHandle.open(disk, dryRun ? 'r' : 'r+', journal.target.geometry.sectorSize);
     if (handle.geometry.sectorCount !== journal.target.geometry.sectorCount || handle.geometry.sectorSize !== journal.target.geometry.sectorSize) {
       throw new ShadowError('PLAN_STALE', `${disk} has ${handle.geometry.sectorCount} sectors of ${handle.geometry.sectorSize} bytes, but the interrupted apply was on a disk of ${journal.target.geometry.sectorCount} of ${journal.target.geometry.sectorSize}; is this the same disk? Nothing was written`);

@@ -1,0 +1,144 @@
+// Moves a partition's bytes on its disk under a write-ahead journal kept in the state directory, one step at a time:
+// read the step's source, save it first if the destination overlaps it, record the step with the source checksum,
+// write, flush the device, and let the next record (or the last) say it is done. A run that stops anywhere, power cut
+// included, is resumed from the record by `resumeMove` with the same code.
+import { createHash } from 'node:crypto';
+import { closeSync, fdatasyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { allocAligned } from '../../../native/index.js';
+import type { RunContext } from '../../../sdk/index.js';
+import { ShadowError } from '../../../sdk/index.js';
+import { isNtfsBootSector, ntfsBackupBootOffset, setNtfsHiddenSectors } from './boot-sector-fix.js';
+import type { DiskIo } from './disk-io.js';
+import { chunkCount, moveChunk, type MoveChunk, type MoveSpec } from './move-schedule.js';
+
+/** A move's journal record: where it stands, durable before the work after it starts. */
+export interface MoveProgress extends MoveSpec {
+  /** The partition's number in the target layout, for messages. */
+  readonly partition: number;
+  readonly newStartLba: number;
+  readonly sectorSize: number;
+  /** Steps written and flushed. */
+  doneChunks: number;
+  /** The step being written: its source checksum, and whether its source bytes are in the save file. */
+  current?: { index: number; srcSha256: string; saved: boolean };
+  /** The last step finished, and the checksum its destination reads back as. */
+  lastDone?: { index: number; dstSha256: string };
+  /** Copy done and boot sectors fixed. */
+  finished: boolean;
+}
+
+export interface MoveContext {
+  io: DiskIo;
+  /** Where a step's source is saved when its destination overlaps it (in the state directory, off the disk). */
+  saveFile: string;
+  /** Durably records the progress (the journal). */
+  persist(progress: MoveProgress): void;
+  run: RunContext;
+}
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** Runs (or resumes) a move until its data is at the destination and its boot sectors are fixed. */
+export async function runMove(start: MoveProgress, ctx: MoveContext): Promise<MoveProgress> {
+  let progress: MoveProgress = structuredClone(start);
+  const count = chunkCount(progress);
+  const buffer = allocAligned(Math.max(progress.stepBytes, 4096));
+  const phase = `move partition ${progress.partition}`;
+  const report = (done: number) => ctx.run.progress({ phase, done: Math.min(done, progress.lengthBytes), total: progress.lengthBytes });
+  report(progress.doneChunks * progress.stepBytes);
+  if (progress.lastDone) await verifyDestination(progress, moveChunk(progress, progress.lastDone.index), buffer, ctx);
+
+  // Resuming inside a step: its source is in the save file or still in place; either must match the record.
+  if (progress.current) {
+    const chunk = moveChunk(progress, progress.current.index);
+    const data = buffer.subarray(0, chunk.lengthBytes);
+    if (progress.current.saved) readSaveFile(ctx.saveFile, data);
+    else await ctx.io.read(data, chunk.srcBytes);
+    if (sha256(data) !== progress.current.srcSha256) {
+      throw new ShadowError('IMAGE_CORRUPT', `Cannot resume the move of partition ${progress.partition}: the ${progress.current.saved ? `copy saved in ${ctx.saveFile}` : `source of step ${chunk.index + 1}`} no longer matches its journal checksum. Nothing more was written`);
+    }
+    progress = await writeStep(progress, chunk, data, ctx);
+  }
+
+  for (let index = progress.doneChunks; index < count; index++) {
+    ctx.run.signal.throwIfAborted();
+    const chunk = moveChunk(progress, index);
+    const data = buffer.subarray(0, chunk.lengthBytes);
+    await ctx.io.read(data, chunk.srcBytes);
+    const srcSha256 = sha256(data);
+    if (chunk.saveFirst) writeSaveFile(ctx.saveFile, data);
+    progress = { ...progress, current: { index, srcSha256, saved: chunk.saveFirst } };
+    ctx.persist(progress);
+    progress = await writeStep(progress, chunk, data, ctx);
+    report((index + 1) * progress.stepBytes);
+  }
+  if (!progress.finished) {
+    await fixNtfsBootSectors(progress, ctx.io);
+    progress = { ...progress, finished: true };
+    delete progress.current;
+    ctx.persist(progress);
+  }
+  report(progress.lengthBytes);
+  return progress;
+}
+
+async function writeStep(progress: MoveProgress, chunk: MoveChunk, data: Buffer, ctx: MoveContext): Promise<MoveProgress> {
+  await ctx.io.write(data, chunk.dstBytes);
+  await ctx.io.flush();
+  const next: MoveProgress = { ...progress, doneChunks: chunk.index + 1, lastDone: { index: chunk.index, dstSha256: progress.current!.srcSha256 } };
+  delete next.current;
+  return next;
+}
+
+/** A finished step must read back as written: a device that lost flushed writes cannot be trusted to go on. */
+async function verifyDestination(progress: MoveProgress, chunk: MoveChunk, buffer: Buffer, ctx: MoveContext): Promise<void> {
+  const data = buffer.subarray(0, chunk.lengthBytes);
+  await ctx.io.read(data, chunk.dstBytes);
+  if (sha256(data) !== progress.lastDone!.dstSha256) {
+    throw new ShadowError('IMAGE_CORRUPT', `Cannot resume the move of partition ${progress.partition}: step ${chunk.index + 1} was flushed but its destination at byte ${chunk.dstBytes} no longer reads as written; the disk lost data it had confirmed. Nothing more was written`);
+  }
+}
+
+async function fixNtfsBootSectors(progress: MoveProgress, io: DiskIo): Promise<void> {
+  const size = Math.max(512, io.alignment, progress.sectorSize);
+  const sector = allocAligned(size);
+  await io.read(sector, progress.dstBytes);
+  if (!isNtfsBootSector(sector)) return;
+  const backupAt = ntfsBackupBootOffset(sector);
+  const changed = setNtfsHiddenSectors(sector, progress.newStartLba, progress.sectorSize);
+  if (changed) await io.write(sector, progress.dstBytes);
+  if (backupAt > 0 && backupAt + size <= progress.lengthBytes && backupAt % size === 0) {
+    const backup = allocAligned(size);
+    await io.read(backup, progress.dstBytes + backupAt);
+    if (isNtfsBootSector(backup) && setNtfsHiddenSectors(backup, progress.newStartLba, progress.sectorSize)) await io.write(backup, progress.dstBytes + backupAt);
+  }
+  await io.flush();
+}
+
+function writeSaveFile(path: string, data: Buffer): void {
+  const fd = openSync(path, 'w', 0o600);
+  try {
+    for (let done = 0; done < data.length;) done += writeSync(fd, data, done, data.length - done);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readSaveFile(path: string, into: Buffer): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    throw new ShadowError('IMAGE_CORRUPT', `The move's saved copy ${path} is missing (${(error as Error).message}); the journal needs it to finish`, { cause: error });
+  }
+  try {
+    for (let done = 0; done < into.length;) {
+      const n = readSync(fd, into, done, into.length - done, done);
+      if (n === 0) throw new ShadowError('IMAGE_CORRUPT', `The move's saved copy ${path} is shorter than its journal says (${done} of ${into.length} bytes)`);
+      done += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
