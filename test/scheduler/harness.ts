@@ -32,9 +32,11 @@ export function hostTaskTypes(host: ShadowdiskHost): PluginContext['taskTypes'] 
   };
 }
 
-export async function schedulerHarness(startAt: string, options: { graceMs?: number; abortGraceMs?: number } = {}): Promise<SchedulerHarness> {
-  const state = await tempStateDir();
-  const host = await createHost({ stateDir: state.path, extraPluginRoots: [fixtures], logSink: () => undefined });
+/** With `host`, the scheduler runs on that host and its state folder, which the caller releases. */
+export async function schedulerHarness(startAt: string, options: { graceMs?: number; abortGraceMs?: number; host?: ShadowdiskHost } = {}): Promise<SchedulerHarness> {
+  const { host: given, ...timing } = options;
+  const state = given ? { path: given.options.stateDir, [Symbol.asyncDispose]: async () => undefined } : await tempStateDir();
+  const host = given ?? (await createHost({ stateDir: state.path, extraPluginRoots: [fixtures], logSink: () => undefined }));
   const clock = new ManualClock(new Date(startAt).getTime());
   const services = createSchedulerServices({
     storagePath: join(state.path, 'plugins', 'shadowdisk.scheduler'),
@@ -42,7 +44,7 @@ export async function schedulerHarness(startAt: string, options: { graceMs?: num
     taskTypes: hostTaskTypes(host),
     commands: { executeCommand: (id, args, run) => host.executeCommand(id, args, run) },
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-    ...options,
+    ...timing,
   });
   const commands = scheduleCommands(() => services);
   return {
@@ -51,7 +53,7 @@ export async function schedulerHarness(startAt: string, options: { graceMs?: num
     async [Symbol.asyncDispose]() {
       await services.scheduler.drain();
       services[Symbol.dispose]();
-      await host[Symbol.asyncDispose]();
+      if (!given) await host[Symbol.asyncDispose]();
       await state[Symbol.asyncDispose]();
     },
   };

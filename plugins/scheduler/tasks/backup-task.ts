@@ -12,6 +12,8 @@ export interface BackupParams {
   fullEvery: number;
   passphraseFile?: string;
   level?: number;
+  /** Back up an attached volume while in use (hot processing's snapshot, incrementals from its changed-block map). */
+  hot: boolean;
 }
 
 export interface BackupTaskResult {
@@ -34,11 +36,19 @@ export async function backupTask(commands: Commands, params: unknown, run: TaskR
   while (existsSync(join(dir, imageFileName(p.name, run.dueAt.getTime(), serial)))) serial++;
   const image = join(dir, imageFileName(p.name, run.dueAt.getTime(), serial));
   run.log.info(parent ? `Incremental backup of ${p.source} to ${image} on ${parent.file} (chain image ${parent.depth + 2} of ${p.fullEvery})` : `Full backup of ${p.source} to ${image}`);
-  const result = await commands.executeCommand('shadowdisk.backup.image-backup', {
+  const args = {
     positionals: [p.source, image],
     options: { ...passphraseOptions(p.passphraseFile), ...(parent ? { incremental: parent.path } : {}), ...(p.level !== undefined ? { level: String(p.level) } : {}) },
-  }, run);
-  const data = result.data as { imageBytes: number };
+  };
+  let data: { imageBytes: number };
+  if (p.hot) {
+    const hot = (await commands.executeCommand('shadowdisk.hot-processing.backup', args, run)).data as { backup: { imageBytes: number }; changedBlockMap: { used: boolean; changedBlocks?: number; reason?: string } };
+    const map = hot.changedBlockMap;
+    run.log.info(map.used ? `Hot backup read the ${map.changedBlocks} block(s) the changed-block map names` : `Hot backup compared every segment: ${map.reason ?? 'no changed-block map'}`);
+    data = hot.backup;
+  } else {
+    data = (await commands.executeCommand('shadowdisk.backup.image-backup', args, run)).data as { imageBytes: number };
+  }
   run.log.info(`Wrote ${data.imageBytes} bytes to ${image}`);
   return {
     image, kind: parent ? 'incremental' : 'full', parent: parent?.path ?? null, bytes: data.imageBytes,
