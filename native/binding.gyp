@@ -38,10 +38,12 @@
         "src/hotcore/snapshot.cc",
         "src/hotcore/fuse_ops.cc",
         "src/hotcore/control.cc",
-        "src/hotcore/cbt_file.cc"
+        "src/hotcore/cbt_file.cc",
+        "src/hotcore/async_io.cc",
+        "src/hotcore/ring.cc"
       ],
       "include_dirs": ["/usr/include/fuse3"],
-      "libraries": ["-lfuse3", "-lpthread"],
+      "libraries": ["-lfuse3", "-luring", "-lpthread"],
       "defines": ["FUSE_USE_VERSION=312", "_GNU_SOURCE", "_FILE_OFFSET_BITS=64"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
     },

@@ -15,6 +15,9 @@ export interface EngineSnapshotStatus {
   error?: { code: string; message: string; atMs: number };
 }
 
+/** What `hot attach --transport` asks the engine for. */
+export type EngineTransport = 'auto' | 'dev-fuse';
+
 export interface EngineStatus {
   pid: number;
   origin: string;
@@ -32,6 +35,9 @@ export interface EngineStatus {
   diffStoreBytes: number;
   ioFlusher: boolean;
   memoryLocked: boolean;
+  /** How requests reach the engine: FUSE over io_uring (one ring per CPU) or libfuse's /dev/fuse threads (fallback). */
+  transport: 'io_uring' | 'dev-fuse';
+  ringQueues: number;
 }
 
 export interface ChangedBlockMap {

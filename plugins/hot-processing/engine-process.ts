@@ -6,7 +6,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSyn
 import { dirname, join } from 'node:path';
 import { hotcoreExecutable } from '../../native/index.js';
 import { ShadowError } from '../../sdk/index.js';
-import { EngineClient, type EngineStatus } from './engine-client.js';
+import { EngineClient, type EngineStatus, type EngineTransport } from './engine-client.js';
 
 export interface EngineLaunch {
   origin: string;
@@ -16,6 +16,8 @@ export interface EngineLaunch {
   changedBlocksFile: string;
   diffDir: string;
   diffLimitBytes?: number;
+  /** 'auto' (default): FUSE over io_uring where the kernel offers it, else /dev/fuse; 'dev-fuse' forces the latter. */
+  transport?: EngineTransport;
   readyTimeoutMs?: number;
 }
 
@@ -36,6 +38,7 @@ export async function startEngine(launch: EngineLaunch): Promise<StartedEngine> 
   mkdirSync(mountDir, { recursive: true, mode: 0o700 });
   const args = ['--origin', launch.origin, '--mount', mountDir, '--diff-dir', launch.diffDir, '--control', controlPath];
   if (launch.diffLimitBytes !== undefined) args.push('--diff-limit-bytes', String(launch.diffLimitBytes));
+  if (launch.transport !== undefined) args.push('--transport', launch.transport);
   mkdirSync(dirname(launch.changedBlocksFile), { recursive: true, mode: 0o700 });
   args.push('--cbt-file', launch.changedBlocksFile);
   const log = openSync(logPath, 'a', 0o600);

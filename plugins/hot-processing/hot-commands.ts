@@ -6,7 +6,7 @@ import { attachLoop, detachLoop } from '../../native/index.js';
 import type { CommandArgs, CommandResult, PluginContext } from '../../sdk/index.js';
 import { formatBytes, renderTable, ShadowError } from '../../sdk/index.js';
 import { Attachments, type Attachment } from './attachments.js';
-import { EngineClient, type EngineStatus } from './engine-client.js';
+import { EngineClient, type EngineStatus, type EngineTransport } from './engine-client.js';
 import { abortFuseConnection, isRunning, lastLogLines, startEngine, unmountOrphanedMount, waitForExit } from './engine-process.js';
 import { isHeldExclusively, loopBacks, mountpointsOf } from './device-use.js';
 import { positional } from './command-args.js';
@@ -58,6 +58,13 @@ function diffLimit(args: CommandArgs): number | undefined {
   return mib * 1024 * 1024;
 }
 
+function transportOf(args: CommandArgs): EngineTransport | undefined {
+  const value = args.options['transport'];
+  if (value === undefined) return undefined;
+  if (value !== 'auto' && value !== 'dev-fuse') throw new ShadowError('INVALID_ARGUMENT', `--transport must be 'auto' (FUSE over io_uring where the kernel offers it) or 'dev-fuse', got '${String(value)}'`);
+  return value;
+}
+
 export async function attach(attachments: Attachments, args: CommandArgs): Promise<CommandResult> {
   const { origin, dev } = originOf(positional(args, 0, 'the device or image file to attach'));
   const diffDir = diffDirOf(args, dev);
@@ -66,7 +73,8 @@ export async function attach(attachments: Attachments, args: CommandArgs): Promi
   const engineDir = attachments.engineDirFor(origin);
   mkdirSync(engineDir, { recursive: true, mode: 0o700 });
   const limit = diffLimit(args);
-  const engine = await startEngine({ origin, engineDir, controlPath: attachments.controlPathFor(engineDir), changedBlocksFile: attachments.changedBlocksFileFor(origin), diffDir, ...(limit !== undefined ? { diffLimitBytes: limit } : {}) });
+  const transport = transportOf(args);
+  const engine = await startEngine({ origin, engineDir, controlPath: attachments.controlPathFor(engineDir), changedBlocksFile: attachments.changedBlocksFileFor(origin), diffDir, ...(limit !== undefined ? { diffLimitBytes: limit } : {}), ...(transport !== undefined ? { transport } : {}) });
   let device: string;
   try {
     device = attachLoop(`${engine.mountDir}/volume`, { directIo: true });
@@ -138,12 +146,12 @@ export async function status(attachments: Attachments, args: CommandArgs): Promi
   if (args.options['json'] === true) return { data: { attachments: list } };
   const rows = list.map((a) => {
     const e = a.engine;
-    if ('error' in e) return [a.device, a.origin, 'engine unreachable', '', '', e.error];
+    if ('error' in e) return [a.device, a.origin, 'engine unreachable', '', '', e.error, ''];
     const warning = e.snapshot.diffStoreWarningPercent ? ` (diff store ${e.snapshot.diffStoreWarningPercent}% full)` : '';
     const snap = e.snapshot.state === 'none' ? '-' : `${e.snapshot.state}${a.snapshot ? ` ${a.snapshot.device}` : ''}${e.snapshot.error ? ` (${e.snapshot.error.code})` : warning}`;
-    return [a.device, a.origin, `gen ${e.generation}${e.changedBlocksTrusted ? '' : ' (incomplete)'}`, `${e.changedBlocks} blocks`, snap, formatBytes(e.diffStoreBytes)];
+    return [a.device, a.origin, `gen ${e.generation}${e.changedBlocksTrusted ? '' : ' (incomplete)'}`, `${e.changedBlocks} blocks`, snap, formatBytes(e.diffStoreBytes), e.transport];
   });
-  const text = list.length === 0 ? 'Nothing is attached' : renderTable(['Device', 'Origin', 'Generation', 'Changed', 'Snapshot', 'Diff store'], rows);
+  const text = list.length === 0 ? 'Nothing is attached' : renderTable(['Device', 'Origin', 'Generation', 'Changed', 'Snapshot', 'Diff store', 'Transport'], rows);
   return { data: { attachments: list }, text };
 }
 

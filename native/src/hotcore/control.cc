@@ -106,7 +106,8 @@ std::string Status(Engine& engine) {
          ",\"changedBlocksTrusted\":" + (engine.cbtTrusted.load() ? "true" : "false") +
          (engine.cbtTrusted.load() ? std::string() : ",\"changedBlocksDistrust\":" + Quote(engine.cbtDistrust)) + ",\"snapshot\":" + SnapshotJson(engine) +
          ",\"diffStoreBytes\":" + std::to_string(DiffStoreBytes(engine)) + ",\"ioFlusher\":" + (engine.ioFlusher ? "true" : "false") +
-         ",\"memoryLocked\":" + (engine.memoryLocked ? "true" : "false") + "}";
+         ",\"memoryLocked\":" + (engine.memoryLocked ? "true" : "false") +
+         ",\"transport\":" + (ActiveRingQueues() > 0 ? "\"io_uring\"" : "\"dev-fuse\"") + ",\"ringQueues\":" + std::to_string(ActiveRingQueues()) + "}";
 }
 
 // One generation's changed blocks, taken out of the live map at a cut.

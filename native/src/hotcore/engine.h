@@ -3,9 +3,11 @@
 #pragma once
 
 #include <fuse_lowlevel.h>
-#include <pthread.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -16,8 +18,11 @@
 namespace hotcore {
 
 constexpr uint64_t kBlockSize = 4096;
-constexpr size_t kStripeCount = 4096;
-constexpr size_t kMaxIoBytes = 1 << 20;
+// The largest FUSE read or write (max_write; libfuse derives max_pages from it). Each io_uring queue entry holds a
+// payload buffer this big, so it also sizes the rings' memory: 2 queues x 32 entries x 512 KiB = 32 MiB, mlocked.
+constexpr size_t kMaxIoBytes = 512 << 10;
+constexpr fuse_ino_t kVolumeInode = 2;
+constexpr fuse_ino_t kSnapshotInode = 3;
 
 // A fixed-size bitmap whose bits are set and read concurrently from the FUSE worker threads.
 class AtomicBitmap {
@@ -25,6 +30,11 @@ class AtomicBitmap {
   explicit AtomicBitmap(uint64_t bits);
   bool Test(uint64_t bit) const { return (words_[bit >> 6].load(std::memory_order_acquire) >> (bit & 63)) & 1; }
   void Set(uint64_t bit) { words_[bit >> 6].fetch_or(uint64_t{1} << (bit & 63), std::memory_order_acq_rel); }
+  // Sets the bit; true when this call set it (it was clear).
+  bool TestAndSet(uint64_t bit) {
+    uint64_t mask = uint64_t{1} << (bit & 63);
+    return !(words_[bit >> 6].fetch_or(mask, std::memory_order_acq_rel) & mask);
+  }
   void SetRange(uint64_t first, uint64_t last);
   void Clear();
   uint64_t Count() const;
@@ -38,26 +48,55 @@ class AtomicBitmap {
   std::unique_ptr<std::atomic<uint64_t>[]> words_;
 };
 
-// A reader-writer lock that prefers the writer: glibc's default (and so std::shared_mutex) lets a steady stream of
-// shared holders starve an exclusive one, which kept a snapshot switch waiting seconds under fio's QD32.
+// The cut between writes: writes hold it shared from the moment they decide how to land until they have landed, and
+// snapshot and generation switches hold it exclusively, so every write lands wholly before or wholly after a cut. The
+// exclusive side is preferred (a steady stream of writes under fio's QD32 must not starve a switch), and a shared hold
+// may be released by another thread than the one that took it: a write lands in the io_uring completion thread.
 class SwitchLock {
  public:
-  SwitchLock() {
-    pthread_rwlockattr_t attr;
-    pthread_rwlockattr_init(&attr);
-    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(&lock_, &attr);
-    pthread_rwlockattr_destroy(&attr);
+  void lock_shared() {
+    for (;;) {
+      inflight_.fetch_add(1);
+      if (!closed_.load()) return;
+      unlock_shared();
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait(lock, [&] { return !closed_.load(); });
+    }
   }
-  SwitchLock(const SwitchLock&) = delete;
-  SwitchLock& operator=(const SwitchLock&) = delete;
-  void lock() { pthread_rwlock_wrlock(&lock_); }
-  void unlock() { pthread_rwlock_unlock(&lock_); }
-  void lock_shared() { pthread_rwlock_rdlock(&lock_); }
-  void unlock_shared() { pthread_rwlock_unlock(&lock_); }
+  // The ring threads' way in: they must never wait for a cut (they reap the writes the cut waits for).
+  bool try_lock_shared() {
+    inflight_.fetch_add(1);
+    if (!closed_.load()) return true;
+    unlock_shared();
+    return false;
+  }
+  void unlock_shared() {
+    if (inflight_.fetch_sub(1) == 1 && closed_.load()) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      cv_.notify_all();
+    }
+  }
+  void lock() {
+    exclusive_.lock();
+    closed_.store(true);
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [&] { return inflight_.load() == 0; });
+  }
+  void unlock() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      closed_.store(false);
+    }
+    cv_.notify_all();
+    exclusive_.unlock();
+  }
 
  private:
-  pthread_rwlock_t lock_;
+  std::atomic<int> inflight_{0};
+  std::atomic<bool> closed_{false};
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::mutex exclusive_;
 };
 
 enum class SnapshotState { kNone = 0, kActive = 1, kFailed = 2 };
@@ -88,7 +127,12 @@ struct Snapshot {
   std::atomic<uint64_t> nextSlot{0};
   uint64_t slotLimit = 0;
   std::atomic<int> warnedPercent{0};  // the highest of 80, 90, 95 the diff store's use has reached
-  std::unique_ptr<std::mutex[]> stripes{new std::mutex[kStripeCount]};
+  std::unique_ptr<AtomicBitmap> claimed;  // a writer took the block's preservation on (set before `preserved`)
+  // Preserved runs whose old bytes are still on their way to the diff store (the bounded memory queue): first slot ->
+  // (slot count, bytes). Snapshot reads take them from here until the diff store has them.
+  std::mutex pendingMutex;
+  std::condition_variable pendingCv;
+  std::map<uint64_t, std::pair<uint64_t, const char*>> pendingRuns;
 };
 
 struct Engine {
@@ -131,12 +175,49 @@ char* AlignedScratch(size_t length, int which);
 int SnapshotCreate(Engine& engine, std::string& error);
 void SnapshotDelete(Engine& engine);
 // Before a write to [first, last] lands: copy each block not yet preserved into the diff store. Never fails the write.
+// Synchronous (it waits for the copy and for blocks other writers are copying); the rings use the steps below.
 void PreserveBlocks(Engine& engine, uint64_t first, uint64_t last);
+// The blocks one write (at most kMaxIoBytes) claimed for preservation: the span [spanFirst, spanLast] gets
+// consecutive diff-store slots from `slot` on; `mine` has bit (b - first) for each block this write claimed.
+struct PreserveClaim {
+  uint64_t first = 0;
+  uint64_t spanFirst = 0;
+  uint64_t spanLast = 0;
+  uint64_t count = 0;
+  uint64_t slot = 0;
+  uint64_t mine[3] = {0, 0, 0};  // a write of kMaxIoBytes at a 512-byte offset touches 129 blocks
+};
+// Claims the blocks of [first, last] nobody claimed yet; false when it claimed none (or the diff store is full, which
+// fails the snapshot).
+bool ClaimBlocks(Engine& engine, uint64_t first, uint64_t last, PreserveClaim& claim);
+// True when every block of [first, last] is preserved, or the snapshot is no longer active.
+bool AllPreserved(Engine& engine, uint64_t first, uint64_t last);
+void PublishPreserved(Engine& engine, const PreserveClaim& claim, const char* bytes);
+void PreserveFailed(Engine& engine, const PreserveClaim& claim, int rc);
+void DiffLanded(Engine& engine, uint64_t slot, int rc, uint64_t spanFirst, uint64_t spanLast);
 // Reads the snapshot's view; -EIO when it is not active (failed or gone).
 int SnapshotRead(Engine& engine, char* buffer, size_t length, uint64_t offset);
 uint64_t DiffStoreBytes(const Engine& engine);
 std::string SnapshotFailure(Engine& engine);
 uint64_t FailedAtMs(Engine& engine);
+
+int DiffWriteSync(Engine& engine, const char* blocks, uint64_t length, uint64_t offset);
+
+// async_io.cc: backing I/O through io_uring, answered from a completion thread; buffers come from a bounded pool.
+int StartAsyncIo(std::string& error);
+void StopAsyncIo();  // waits for everything in flight
+bool AsyncIoStarted();
+// False when io_uring is not running or the request cannot go O_DIRECT: the caller does it synchronously.
+bool AsyncUsable(const Origin& origin, uint64_t offset, size_t length);
+void AsyncOriginRead(fuse_req_t req, size_t length, uint64_t offset);
+// Waits while the pool's in-flight budget is spent (back-pressure); nullptr only when memory is exhausted.
+char* TakeIoBuffer(size_t length, size_t& cls);
+void GiveIoBuffer(char* buffer, size_t cls);
+char* TryTakeIoBuffer(size_t length, size_t& cls);  // nullptr instead of waiting
+// Takes over `buffer` and a shared hold of switchLock, released once the write has landed; answers `req`.
+void AsyncOriginWrite(fuse_req_t req, char* buffer, size_t cls, size_t length, uint64_t offset);
+// Takes over `buffer`; `finished` runs in the completion thread with 0 or -errno.
+void AsyncDiffWrite(int fd, char* buffer, size_t cls, size_t length, uint64_t offset, std::function<void(int)> finished);
 
 // cbt_file.cc
 void LoadChangedBlocks(Engine& engine);
@@ -145,6 +226,18 @@ void MarkChangedBlocksDirty(Engine& engine);
 
 // fuse_ops.cc
 const fuse_lowlevel_ops& FuseOps();
+// Before a write, discard or write-zeroes lands: preserve for the snapshot, mark the changed-block map. Call with
+// switchLock held shared.
+void PreserveAndMark(Engine& engine, uint64_t offset, uint64_t length);
+// Discard / write-zeroes / plain allocation on the volume; 0 or a positive errno. `cutHeld`: the caller holds
+// switchLock shared already.
+int VolumeFallocate(int mode, int64_t offset, int64_t length, bool cutHeld);
+
+// ring.cc: FUSE over io_uring
+void EnableKernelRings();
+int PrepareRings(fuse_session* session, size_t payloadSize);
+unsigned ActiveRingQueues();
+void StopRings();
 
 // control.cc
 int StartControl(Engine& engine, std::string& error);

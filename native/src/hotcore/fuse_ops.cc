@@ -18,8 +18,8 @@ namespace hotcore {
 
 namespace {
 
-constexpr fuse_ino_t kVolumeIno = 2;
-constexpr fuse_ino_t kSnapshotIno = 3;
+constexpr fuse_ino_t kVolumeIno = kVolumeInode;
+constexpr fuse_ino_t kSnapshotIno = kSnapshotInode;
 constexpr double kVolumeCacheSeconds = 3600.0;
 const time_t kStartedAt = time(nullptr);
 
@@ -123,6 +123,9 @@ bool Clip(fuse_req_t req, off_t offset, size_t& size, bool write) {
 
 void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info*) {
   if (!Clip(req, offset, size, false)) return;
+  if (ino == kVolumeIno && AsyncUsable(TheEngine().origin, static_cast<uint64_t>(offset), size)) {
+    return AsyncOriginRead(req, size, static_cast<uint64_t>(offset));
+  }
   char* buffer = AlignedScratch(size, 0);
   if (buffer == nullptr) return (void)fuse_reply_err(req, ENOMEM);
   Engine& engine = TheEngine();
@@ -133,44 +136,43 @@ void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file
   fuse_reply_buf(req, buffer, size);
 }
 
-// The common path of writes, discards and write-zeroes: preserve for the snapshot, mark, then let `land` change the origin.
+// The synchronous path: preserve and mark, then let `land` change the origin, all under one shared hold of the cut.
 template <typename Land>
 int Intercept(uint64_t offset, uint64_t length, Land land) {
   Engine& engine = TheEngine();
   std::shared_lock<SwitchLock> cut(engine.switchLock);
-  uint64_t first = offset / kBlockSize;
-  uint64_t last = (offset + length - 1) / kBlockSize;
-  if (engine.snapshot.state.load(std::memory_order_acquire) == static_cast<int>(SnapshotState::kActive)) PreserveBlocks(engine, first, last);
-  engine.changed->SetRange(first, last);
+  PreserveAndMark(engine, offset, length);
   return land();
 }
 
 void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* bytes, size_t size, off_t offset, fuse_file_info*) {
   if (ino != kVolumeIno) return (void)fuse_reply_err(req, ino == kSnapshotIno ? EROFS : ENOENT);
   if (!Clip(req, offset, size, true)) return;
+  Engine& engine = TheEngine();
+  uint64_t at = static_cast<uint64_t>(offset);
+  if (AsyncUsable(engine.origin, at, size)) {
+    // Copied out of libfuse's buffer (reused for the next request; its payload is unaligned anyway) into a pooled one
+    // that stays with the write until it lands; taking it waits while the pool's budget is spent.
+    size_t cls = 0;
+    char* buffer = TakeIoBuffer(size, cls);
+    if (buffer == nullptr) return (void)fuse_reply_err(req, ENOMEM);
+    std::memcpy(buffer, bytes, size);
+    engine.switchLock.lock_shared();
+    PreserveAndMark(engine, at, size);
+    return AsyncOriginWrite(req, buffer, cls, size, at);
+  }
   // libfuse's payload sits unaligned after the request header: copy it into an aligned buffer for O_DIRECT.
   char* bounce = AlignedScratch(size, 1);
   if (bounce == nullptr) return (void)fuse_reply_err(req, ENOMEM);
   std::memcpy(bounce, bytes, size);
-  Engine& engine = TheEngine();
-  int rc = Intercept(static_cast<uint64_t>(offset), size,
-                     [&] { return OriginWrite(engine.origin, bounce, size, static_cast<uint64_t>(offset)); });
+  int rc = Intercept(at, size, [&] { return OriginWrite(engine.origin, bounce, size, at); });
   if (rc != 0) return (void)fuse_reply_err(req, -rc);
   fuse_reply_write(req, size);
 }
 
 void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, fuse_file_info*) {
   if (ino != kVolumeIno) return (void)fuse_reply_err(req, ino == kSnapshotIno ? EROFS : ENOENT);
-  int content = mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE);
-  uint64_t total = TheEngine().origin.sizeBytes;
-  if (offset < 0 || length <= 0) return (void)fuse_reply_err(req, EINVAL);
-  if (content == 0) return (void)fuse_reply_err(req, static_cast<uint64_t>(offset + length) <= total ? 0 : EOPNOTSUPP);
-  if (static_cast<uint64_t>(offset) >= total) return (void)fuse_reply_err(req, 0);
-  uint64_t clipped = std::min<uint64_t>(static_cast<uint64_t>(length), total - static_cast<uint64_t>(offset));
-  Engine& engine = TheEngine();
-  int rc = Intercept(static_cast<uint64_t>(offset), clipped,
-                     [&] { return OriginDiscard(engine.origin, content | FALLOC_FL_KEEP_SIZE, static_cast<uint64_t>(offset), clipped); });
-  fuse_reply_err(req, -rc);
+  fuse_reply_err(req, VolumeFallocate(mode, offset, length, false));
 }
 
 void OpFsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
@@ -216,5 +218,29 @@ const fuse_lowlevel_ops kOps = MakeOps();
 }  // namespace
 
 const fuse_lowlevel_ops& FuseOps() { return kOps; }
+
+void PreserveAndMark(Engine& engine, uint64_t offset, uint64_t length) {
+  uint64_t first = offset / kBlockSize;
+  uint64_t last = (offset + length - 1) / kBlockSize;
+  if (engine.snapshot.state.load(std::memory_order_acquire) == static_cast<int>(SnapshotState::kActive)) PreserveBlocks(engine, first, last);
+  engine.changed->SetRange(first, last);
+}
+
+int VolumeFallocate(int mode, int64_t offset, int64_t length, bool cutHeld) {
+  int content = mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE);
+  uint64_t total = TheEngine().origin.sizeBytes;
+  if (offset < 0 || length <= 0) return EINVAL;
+  if (content == 0) return static_cast<uint64_t>(offset + length) <= total ? 0 : EOPNOTSUPP;
+  if (static_cast<uint64_t>(offset) >= total) return 0;
+  uint64_t at = static_cast<uint64_t>(offset);
+  uint64_t clipped = std::min<uint64_t>(static_cast<uint64_t>(length), total - at);
+  Engine& engine = TheEngine();
+  auto land = [&] { return OriginDiscard(engine.origin, content | FALLOC_FL_KEEP_SIZE, at, clipped); };
+  if (cutHeld) {
+    PreserveAndMark(engine, at, clipped);
+    return -land();
+  }
+  return -Intercept(at, clipped, land);
+}
 
 }  // namespace hotcore

@@ -1,7 +1,7 @@
 // hotcore: serves a block device or image file as `volume` in a FUSE directory, intercepting every write for the
 // changed-block map and copy-before-write snapshots. Started detached by `shadowdisk hot attach`; controlled over a
 // Unix socket. Usage: hotcore --origin PATH --mount DIR --diff-dir DIR --control SOCKET [--diff-limit-bytes N]
-// [--cbt-file PATH] [--threads N]
+// [--cbt-file PATH] [--threads N] [--transport auto|dev-fuse]
 #include <errno.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -30,13 +30,14 @@ Engine& TheEngine() {
 using namespace hotcore;
 
 static int Usage(const char* why) {
-  fprintf(stderr, "hotcore: %s\nusage: hotcore --origin PATH --mount DIR --diff-dir DIR --control SOCKET [--diff-limit-bytes N] [--cbt-file PATH] [--threads N]\n", why);
+  fprintf(stderr, "hotcore: %s\nusage: hotcore --origin PATH --mount DIR --diff-dir DIR --control SOCKET [--diff-limit-bytes N] [--cbt-file PATH] [--threads N] [--transport auto|dev-fuse]\n", why);
   return 2;
 }
 
 int main(int argc, char** argv) {
   Engine& engine = TheEngine();
   unsigned threads = 4;
+  bool rings = true;  // FUSE over io_uring where the kernel offers it; --transport dev-fuse keeps to libfuse's threads
   for (int i = 1; i < argc; i++) {
     std::string flag = argv[i];
     if (i + 1 >= argc) return Usage(("missing value after " + flag).c_str());
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
     else if (flag == "--diff-limit-bytes") engine.diffLimitBytes = std::strtoull(value.c_str(), nullptr, 10);
     else if (flag == "--cbt-file") engine.cbtPath = value;
     else if (flag == "--threads") threads = static_cast<unsigned>(std::strtoul(value.c_str(), nullptr, 10));
+    else if (flag == "--transport" && (value == "auto" || value == "dev-fuse")) rings = value == "auto";
     else return Usage(("unknown option " + flag).c_str());
   }
   if (engine.origin.path.empty() || engine.mountDir.empty() || engine.diffDir.empty() || engine.controlPath.empty()) {
@@ -75,9 +77,11 @@ int main(int argc, char** argv) {
   engine.session = fuse_session_new(&args, &FuseOps(), sizeof(FuseOps()), &engine);
   if (engine.session == nullptr) return Log("fuse_session_new failed"), 1;
   if (fuse_set_signal_handlers(engine.session) != 0) return Log("cannot install signal handlers"), 1;
+  if (rings) EnableKernelRings();
   if (fuse_session_mount(engine.session, engine.mountDir.c_str()) != 0) {
     return Log("cannot mount the FUSE directory '%s' (is /dev/fuse there?)", engine.mountDir.c_str()), 1;
   }
+  if (rings && PrepareRings(engine.session, kMaxIoBytes) != 0) Log("cannot hook libfuse's I/O; serving /dev/fuse only");
   if (StartControl(engine, error) != 0) {
     fuse_session_unmount(engine.session);
     return Log("%s", error.c_str()), 1;
@@ -86,12 +90,16 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(engine.origin.sizeBytes), engine.origin.directFd >= 0 ? "O_DIRECT" : "buffered",
       engine.mountDir.c_str(), engine.controlPath.c_str());
 
+  if (StartAsyncIo(error) != 0) Log("io_uring unavailable (%s); backing I/O stays synchronous", error.c_str());
+
   fuse_loop_config* config = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(config, 1);
   fuse_loop_cfg_set_max_threads(config, threads);
   fuse_loop_cfg_set_idle_threads(config, threads);
   int rc = fuse_session_loop_mt(engine.session, config);
   fuse_loop_cfg_destroy(config);
+  StopRings();
+  StopAsyncIo();  // answers (or fails, once unmounted) every request still in flight before the session goes
   if (!engine.stopping.load()) fuse_session_unmount(engine.session);
   fuse_remove_signal_handlers(engine.session);
   fuse_session_destroy(engine.session);

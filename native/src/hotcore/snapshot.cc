@@ -16,8 +16,6 @@ namespace hotcore {
 
 namespace {
 
-size_t StripeOf(uint64_t block) { return static_cast<size_t>(block % kStripeCount); }
-
 uint64_t NowMs() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -41,15 +39,19 @@ void CloseDiff(Snapshot& snapshot) {
   snapshot.diffPath.clear();
 }
 
-int DiffWrite(Snapshot& snapshot, const char* blocks, uint64_t length, uint64_t slot) {
-  if (snapshot.diffDirectFd >= 0) {
-    int rc = PwriteFull(snapshot.diffDirectFd, blocks, length, slot * kBlockSize);
-    if (rc != -EINVAL) return rc;
-  }
-  return PwriteFull(snapshot.diffBufferedFd, blocks, length, slot * kBlockSize);
+// Old bytes still in the memory queue are read from there.
+bool PendingRead(Snapshot& snapshot, char* block, uint64_t slot) {
+  std::lock_guard<std::mutex> lock(snapshot.pendingMutex);
+  auto it = snapshot.pendingRuns.upper_bound(slot);
+  if (it == snapshot.pendingRuns.begin()) return false;
+  --it;
+  if (slot >= it->first + it->second.first) return false;
+  std::memcpy(block, it->second.second + (slot - it->first) * kBlockSize, kBlockSize);
+  return true;
 }
 
 int DiffRead(Snapshot& snapshot, char* block, uint64_t slot) {
+  if (PendingRead(snapshot, block, slot)) return 0;
   if (snapshot.diffDirectFd >= 0 && reinterpret_cast<uintptr_t>(block) % kBlockSize == 0) {
     int rc = PreadFull(snapshot.diffDirectFd, block, kBlockSize, slot * kBlockSize);
     if (rc != -EINVAL) return rc;
@@ -58,6 +60,15 @@ int DiffRead(Snapshot& snapshot, char* block, uint64_t slot) {
 }
 
 }  // namespace
+
+int DiffWriteSync(Engine& engine, const char* blocks, uint64_t length, uint64_t offset) {
+  Snapshot& snapshot = engine.snapshot;
+  if (snapshot.diffDirectFd >= 0 && reinterpret_cast<uintptr_t>(blocks) % kBlockSize == 0) {
+    int rc = PwriteFull(snapshot.diffDirectFd, blocks, length, offset);
+    if (rc != -EINVAL) return rc;
+  }
+  return PwriteFull(snapshot.diffBufferedFd, blocks, length, offset);
+}
 
 // Called with switchLock held exclusively: no write is in flight.
 int SnapshotCreate(Engine& engine, std::string& error) {
@@ -86,9 +97,11 @@ int SnapshotCreate(Engine& engine, std::string& error) {
   s.diffDirectFd = open(s.diffPath.c_str(), O_RDWR | O_DIRECT | O_CLOEXEC);
   if (!s.preserved) {
     s.preserved.reset(new AtomicBitmap(engine.blocks));
+    s.claimed.reset(new AtomicBitmap(engine.blocks));
     s.slotOf.reset(new uint32_t[engine.blocks]);
   }
   s.preserved->Clear();
+  s.claimed->Clear();
   s.nextSlot.store(0);
   s.warnedPercent.store(0);
   s.slotLimit = std::min<uint64_t>(limit / kBlockSize, UINT32_MAX);
@@ -104,23 +117,13 @@ int SnapshotCreate(Engine& engine, std::string& error) {
 void SnapshotDelete(Engine& engine) {
   Snapshot& s = engine.snapshot;
   s.state.store(static_cast<int>(SnapshotState::kNone));
+  {
+    // Old bytes still on their way to the diff store: let them land before the store goes.
+    std::unique_lock<std::mutex> lock(s.pendingMutex);
+    s.pendingCv.wait(lock, [&] { return s.pendingRuns.empty(); });
+  }
   CloseDiff(s);
   s.nextSlot.store(0);
-}
-
-// Locks the stripes of blocks [first, last] in ascending stripe order (every multi-stripe holder does, so none can
-// deadlock another) and returns them for UnlockStripes.
-static std::vector<size_t> LockStripes(Snapshot& s, uint64_t first, uint64_t last) {
-  std::vector<size_t> stripes;
-  for (uint64_t b = first; b <= last && stripes.size() < kStripeCount; b++) stripes.push_back(StripeOf(b));
-  std::sort(stripes.begin(), stripes.end());
-  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
-  for (size_t stripe : stripes) s.stripes[stripe].lock();
-  return stripes;
-}
-
-static void UnlockStripes(Snapshot& s, const std::vector<size_t>& stripes) {
-  for (auto it = stripes.rbegin(); it != stripes.rend(); ++it) s.stripes[*it].unlock();
 }
 
 // Logs (once each) when the diff store passes 80, 90 and 95% of its limit; status reports the highest reached.
@@ -137,99 +140,165 @@ static void WarnAsFilling(Snapshot& s, uint64_t usedSlots) {
   }
 }
 
-// Copies blocks [first, last] (all not preserved, their stripes held) into consecutive diff-store slots: one origin
-// read and one diff-store write for the run, not one per block.
-static bool PreserveRun(Engine& engine, uint64_t first, uint64_t last) {
+static bool Active(const Snapshot& s) { return s.state.load(std::memory_order_acquire) == static_cast<int>(SnapshotState::kActive); }
+
+// The protocol between first writes and snapshot reads, without locks held across I/O:
+//  - a writer claims each block it will preserve (an atomic test-and-set), reads the old bytes, publishes them (the
+//    memory queue, then the preserved bit), and only then lets its write reach the origin;
+//  - a block claimed by another writer and not yet preserved makes a write wait (the ring defers it) until it is;
+//  - a reader reads a block not yet preserved from the origin, then looks at the claim: unclaimed, its bytes are the
+//    old ones (any write to it comes after a claim); claimed, it waits for the preserved copy and reads that.
+bool ClaimBlocks(Engine& engine, uint64_t first, uint64_t last, PreserveClaim& claim) {
   Snapshot& s = engine.snapshot;
-  uint64_t count = last - first + 1;
-  uint64_t slot = s.nextSlot.fetch_add(count);
-  if (slot + count > s.slotLimit) {
-    Fail(s, "DIFF_STORE_FULL: the diff store in '" + engine.diffDir + "' holds its limit of " +
-                std::to_string(s.slotLimit * kBlockSize) + " bytes");
-    return false;
-  }
-  char* old = AlignedScratch(count * kBlockSize, 3);
-  int rc = old == nullptr ? -ENOMEM : OriginRead(engine.origin, old, count * kBlockSize, first * kBlockSize);
-  if (rc == 0) rc = DiffWrite(s, old, count * kBlockSize, slot);
-  if (rc != 0) {
-    Fail(s, std::string(rc == -ENOSPC ? "DIFF_STORE_FULL" : "DIFF_STORE_IO") + ": cannot preserve blocks " +
-                std::to_string(first) + "-" + std::to_string(last) + " in '" + s.diffPath + "': " + strerror(-rc));
-    return false;
-  }
-  WarnAsFilling(s, slot + count);
+  claim.mine[0] = claim.mine[1] = claim.mine[2] = 0;
+  claim.count = 0;
   for (uint64_t b = first; b <= last; b++) {
-    s.slotOf[b] = static_cast<uint32_t>(slot + (b - first));
-    s.preserved->Set(b);  // release: the slot and the diff bytes are visible before the bit
+    if (s.preserved->Test(b) || !s.claimed->TestAndSet(b)) continue;
+    uint64_t i = b - first;
+    claim.mine[i >> 6] |= uint64_t{1} << (i & 63);
+    if (claim.count == 0) claim.spanFirst = b;
+    claim.spanLast = b;
+    claim.count++;
+  }
+  claim.first = first;
+  if (claim.count == 0) return false;
+  uint64_t span = claim.spanLast - claim.spanFirst + 1;
+  claim.slot = s.nextSlot.fetch_add(span);
+  if (claim.slot + span > s.slotLimit) {
+    Fail(s, "DIFF_STORE_FULL: the diff store in '" + engine.diffDir + "' holds its limit of " + std::to_string(s.slotLimit * kBlockSize) + " bytes");
+    return false;
   }
   return true;
 }
 
-void PreserveBlocks(Engine& engine, uint64_t first, uint64_t last) {
+bool AllPreserved(Engine& engine, uint64_t first, uint64_t last) {
   Snapshot& s = engine.snapshot;
+  for (uint64_t b = first; b <= last; b++) {
+    if (!Active(s)) return true;  // a failed snapshot keeps no one waiting
+    if (!s.preserved->Test(b)) return false;
+  }
+  return true;
+}
+
+// The old bytes of the claim's span are in `bytes` (a pooled buffer that now belongs to the memory queue until the
+// diff store has them): publish them for readers, then mark the claimed blocks preserved.
+void PublishPreserved(Engine& engine, const PreserveClaim& claim, const char* bytes) {
+  Snapshot& s = engine.snapshot;
+  uint64_t span = claim.spanLast - claim.spanFirst + 1;
+  {
+    std::lock_guard<std::mutex> lock(s.pendingMutex);
+    s.pendingRuns[claim.slot] = {span, bytes};
+  }
+  WarnAsFilling(s, claim.slot + span);
+  for (uint64_t b = claim.spanFirst; b <= claim.spanLast; b++) {
+    uint64_t i = b - claim.first;
+    if (!((claim.mine[i >> 6] >> (i & 63)) & 1)) continue;
+    s.slotOf[b] = static_cast<uint32_t>(claim.slot + (b - claim.spanFirst));
+    s.preserved->Set(b);  // release: the slot and the queued bytes are visible before the bit
+  }
+}
+
+void PreserveFailed(Engine& engine, const PreserveClaim& claim, int rc) {
+  Snapshot& s = engine.snapshot;
+  Fail(s, std::string(rc == -ENOSPC ? "DIFF_STORE_FULL" : "DIFF_STORE_IO") + ": cannot preserve blocks " + std::to_string(claim.spanFirst) + "-" +
+              std::to_string(claim.spanLast) + " in '" + s.diffPath + "': " + strerror(-rc));
+}
+
+// The diff store has the bytes queued at `slot` (or failed to take them): they leave the memory queue.
+void DiffLanded(Engine& engine, uint64_t slot, int rc, uint64_t spanFirst, uint64_t spanLast) {
+  Snapshot& s = engine.snapshot;
+  if (rc != 0) {
+    PreserveClaim claim;
+    claim.spanFirst = spanFirst;
+    claim.spanLast = spanLast;
+    PreserveFailed(engine, claim, rc);
+  }
+  std::lock_guard<std::mutex> lock(s.pendingMutex);
+  s.pendingRuns.erase(slot);
+  if (s.pendingRuns.empty()) s.pendingCv.notify_all();
+}
+
+static void WaitPreserved(Engine& engine, uint64_t first, uint64_t last) {
+  while (!AllPreserved(engine, first, last)) usleep(50);
+}
+
+// The synchronous path (libfuse's worker threads, when the rings are not running): the same protocol, waiting instead
+// of deferring.
+void PreserveBlocks(Engine& engine, uint64_t first, uint64_t last) {
   constexpr uint64_t kMaxRunBlocks = kMaxIoBytes / kBlockSize;
-  for (uint64_t block = first; block <= last;) {
-    if (s.state.load(std::memory_order_acquire) != static_cast<int>(SnapshotState::kActive)) return;
-    if (s.preserved->Test(block)) {
-      block++;
-      continue;
-    }
-    uint64_t end = block;
-    while (end < last && end - block + 1 < kMaxRunBlocks && !s.preserved->Test(end + 1)) end++;
-    std::vector<size_t> stripes = LockStripes(s, block, end);
-    // Another writer may have preserved some of the run meanwhile: copy the pieces still missing.
-    bool ok = true;
-    for (uint64_t b = block; b <= end && ok;) {
-      if (s.preserved->Test(b)) {
-        b++;
-        continue;
+  for (uint64_t chunk = first; chunk <= last; chunk += kMaxRunBlocks) {
+    if (!Active(engine.snapshot)) return;
+    uint64_t chunkLast = std::min(last, chunk + kMaxRunBlocks - 1);
+    PreserveClaim claim;
+    if (ClaimBlocks(engine, chunk, chunkLast, claim)) {
+      size_t length = (claim.spanLast - claim.spanFirst + 1) * kBlockSize;
+      size_t cls = 0;
+      bool async = AsyncIoStarted();
+      char* old = async ? TakeIoBuffer(length, cls) : AlignedScratch(length, 3);
+      int rc = old == nullptr ? -ENOMEM : OriginRead(engine.origin, old, length, claim.spanFirst * kBlockSize);
+      if (rc != 0) {
+        if (old != nullptr && async) GiveIoBuffer(old, cls);
+        PreserveFailed(engine, claim, rc);
+        return;
       }
-      uint64_t pieceEnd = b;
-      while (pieceEnd < end && !s.preserved->Test(pieceEnd + 1)) pieceEnd++;
-      ok = s.state.load(std::memory_order_acquire) == static_cast<int>(SnapshotState::kActive) && PreserveRun(engine, b, pieceEnd);
-      b = pieceEnd + 1;
+      PublishPreserved(engine, claim, old);
+      if (async) {
+        Snapshot& s = engine.snapshot;
+        int fd = s.diffDirectFd >= 0 ? s.diffDirectFd : s.diffBufferedFd;
+        uint64_t slot = claim.slot, spanFirst = claim.spanFirst, spanLast = claim.spanLast;
+        AsyncDiffWrite(fd, old, cls, length, slot * kBlockSize,
+                       [&engine, slot, spanFirst, spanLast](int result) { DiffLanded(engine, slot, result, spanFirst, spanLast); });
+      } else {
+        DiffLanded(engine, claim.slot, DiffWriteSync(engine, old, length, claim.slot * kBlockSize), claim.spanFirst, claim.spanLast);
+      }
     }
-    UnlockStripes(s, stripes);
-    if (!ok) return;
-    block = end + 1;
+    WaitPreserved(engine, chunk, chunkLast);  // blocks another writer claimed
   }
 }
 
 int SnapshotRead(Engine& engine, char* buffer, size_t length, uint64_t offset) {
   Snapshot& s = engine.snapshot;
-  auto active = [&] { return s.state.load(std::memory_order_acquire) == static_cast<int>(SnapshotState::kActive); };
-  if (!active()) return -EIO;
-  // Blocks not yet preserved are read from the origin under their stripe locks, so no first write can slip in between
-  // the check and the read.
+  if (!Active(s)) return -EIO;
   uint64_t first = offset / kBlockSize;
   uint64_t last = (offset + length - 1) / kBlockSize;
-  std::vector<size_t> stripes = LockStripes(s, first, last);
   int rc = 0;
   char* block = AlignedScratch(kBlockSize, 3);
+  // One block from where the snapshot keeps it: the preserved copy, or the origin when nothing claimed it.
+  auto readBlock = [&](uint64_t b, char* into) {
+    if (s.preserved->Test(b)) return DiffRead(s, into, s.slotOf[b]);
+    int r = OriginRead(engine.origin, into, kBlockSize, b * kBlockSize);
+    if (r != 0 || !s.claimed->Test(b)) return r;
+    WaitPreserved(engine, b, b);
+    return Active(s) ? DiffRead(s, into, s.slotOf[b]) : -EIO;
+  };
   for (uint64_t b = first; b <= last && rc == 0; b++) {
     uint64_t blockStart = b * kBlockSize;
     uint64_t from = std::max(offset, blockStart);
     uint64_t to = std::min(offset + length, blockStart + kBlockSize);
     char* target = buffer + (from - offset);
     bool whole = from == blockStart && to == blockStart + kBlockSize;
-    if (s.preserved->Test(b)) {
-      char* into = whole ? target : block;
-      rc = DiffRead(s, into, s.slotOf[b]);
-      if (rc == 0 && !whole) std::memcpy(target, block + (from - blockStart), to - from);
-    } else if (whole) {
-      // Runs of origin blocks in one read: extend while the next blocks are also not preserved.
-      uint64_t end = b;
-      while (end + 1 <= last && !s.preserved->Test(end + 1) &&
-             (end + 2) * kBlockSize <= offset + length) end++;
-      rc = OriginRead(engine.origin, target, (end - b + 1) * kBlockSize, blockStart);
-      b = end;
-    } else {
-      rc = OriginRead(engine.origin, block, kBlockSize, blockStart);
+    if (!whole) {
+      rc = readBlock(b, block);
       if (rc == 0) std::memcpy(target, block + (from - blockStart), to - from);
+      continue;
     }
+    if (s.preserved->Test(b)) {
+      rc = DiffRead(s, target, s.slotOf[b]);
+      continue;
+    }
+    // A run of whole blocks not preserved: one origin read, then the blocks claimed meanwhile from their copies.
+    uint64_t end = b;
+    while (end + 1 <= last && !s.preserved->Test(end + 1) && (end + 2) * kBlockSize <= offset + length) end++;
+    rc = OriginRead(engine.origin, target, (end - b + 1) * kBlockSize, blockStart);
+    for (uint64_t c = b; c <= end && rc == 0; c++) {
+      if (!s.claimed->Test(c)) continue;
+      WaitPreserved(engine, c, c);
+      rc = Active(s) ? DiffRead(s, target + (c - b) * kBlockSize, s.slotOf[c]) : -EIO;
+    }
+    b = end;
   }
-  UnlockStripes(s, stripes);
   if (rc != 0) return rc;
-  return active() ? 0 : -EIO;
+  return Active(s) ? 0 : -EIO;
 }
 
 uint64_t DiffStoreBytes(const Engine& engine) {
