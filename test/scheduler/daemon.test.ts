@@ -2,24 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ScheduleStore, type RunRecord } from '../../plugins/scheduler/index.js';
-import { run, tempDir, tempStateDir, type TempDir } from '../helpers/index.js';
-import { cli, fixtures } from './harness.js';
+import { run, tempDir } from '../helpers/index.js';
+import { cli, useCliState } from './harness.js';
 
 const launcher = fileURLToPath(new URL('../../bin/shadowdisk.js', import.meta.url));
 
-let state: TempDir;
-beforeEach(async () => {
-  state = await tempStateDir();
-  process.env['SHADOWDISK_HOME'] = state.path;
-  process.env['SHADOWDISK_PLUGIN_PATH'] = fixtures;
-});
-afterEach(async () => {
-  delete process.env['SHADOWDISK_HOME'];
-  delete process.env['SHADOWDISK_PLUGIN_PATH'];
-  await state[Symbol.asyncDispose]();
-});
+const statePath = useCliState();
 
 interface Daemon extends AsyncDisposable {
   child: ChildProcess;
@@ -55,7 +45,7 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
   }
 }
 
-const storeFolder = () => join(state.path, 'plugins', 'shadowdisk.scheduler');
+const storeFolder = () => join(statePath(), 'plugins', 'shadowdisk.scheduler');
 
 describe('shadowdisk daemon', () => {
   it('after kill -9 during a run records that run as interrupted at the next start and loses nothing else', async () => {
@@ -108,7 +98,7 @@ describe('shadowdisk daemon', () => {
     expect(path).toBe(join(units.path, 'shadowdisk-scheduler.service'));
     const unit = readFileSync(path, 'utf8');
     expect(unit).toContain(`ExecStart=${process.execPath} ${launcher} daemon\n`);
-    expect(unit).toContain(`Environment=SHADOWDISK_HOME=${state.path}\n`);
+    expect(unit).toContain(`Environment=SHADOWDISK_HOME=${statePath()}\n`);
     expect(unit).toMatch(/^\[Unit\]\n[\s\S]*\n\[Service\]\nType=simple\n[\s\S]*Restart=on-failure\n[\s\S]*\n\[Install\]\nWantedBy=multi-user.target\n$/);
     const verify = await run('systemd-analyze', ['verify', path], { allowFailure: true });
     expect(verify.stderr.trim()).toBe('');

@@ -1,6 +1,7 @@
 // The scheduler under test: a real host (first-party plugins and the fixtures), a temporary state directory, and the
 // scheduler's services over a clock the test moves by hand.
 import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { createHost, type ShadowdiskHost } from '../../core/node/index.js';
 import type { CommandArgs, PluginContext } from '../../sdk/index.js';
@@ -64,4 +65,20 @@ export async function cli(...argv: string[]): Promise<{ code: number; out: strin
   const io = captureIo();
   const code = await main(argv, io);
   return { code, out: io.out(), err: io.err() };
+}
+
+/** For CLI tests: each test gets a fresh state directory in SHADOWDISK_HOME and the fixture plugins; returns its path. */
+export function useCliState(): () => string {
+  let state: TempDir | undefined;
+  beforeEach(async () => {
+    state = await tempStateDir();
+    process.env['SHADOWDISK_HOME'] = state.path;
+    process.env['SHADOWDISK_PLUGIN_PATH'] = fixtures;
+  });
+  afterEach(async () => {
+    delete process.env['SHADOWDISK_HOME'];
+    delete process.env['SHADOWDISK_PLUGIN_PATH'];
+    await state?.[Symbol.asyncDispose]();
+  });
+  return () => state!.path;
 }

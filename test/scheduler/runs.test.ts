@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isShadowError, type ShadowError } from '../../sdk/index.js';
-import { schedulerHarness } from './harness.js';
+import { schedulerHarness, type SchedulerHarness } from './harness.js';
 
 function thrown(fn: () => unknown): ShadowError {
   try {
@@ -57,11 +57,7 @@ describe('scheduled runs of a plugin-contributed task type', () => {
 
   it('skips a run that overlaps one still in flight (concurrency skip) and records the skip', async () => {
     await using h = await schedulerHarness('2026-06-01T00:00:00Z');
-    h.add('minutely', { task: 'fixtures.chores.nap', cron: '* * * * *', params: '{"ms":1200}' });
-    h.clock.set('2026-06-01T00:01:00Z');
-    const first = h.services.scheduler.tick().done;
-    h.clock.set('2026-06-01T00:02:00Z');
-    const second = await h.services.scheduler.tick().done;
+    const { first, second } = await overlappingRuns(h, 'minutely', 'fixtures.chores.nap', 1200);
     expect(second).toEqual([expect.objectContaining({ status: 'skipped', dueAt: Date.parse('2026-06-01T00:02:00Z') })]);
     expect(second[0]!.errorMessage).toMatch(/^Skipped: run \d+ of schedule 'minutely' is still in flight/);
     expect((await first)[0]).toMatchObject({ status: 'succeeded' });
@@ -70,12 +66,9 @@ describe('scheduled runs of a plugin-contributed task type', () => {
 
   it('queues a run that overlaps one in flight (concurrency queue) and runs it after', async () => {
     await using h = await schedulerHarness('2026-06-01T00:00:00Z');
-    h.add('queued', { task: 'fixtures.chores.queued-nap', cron: '* * * * *', params: '{"ms":500}' });
-    h.clock.set('2026-06-01T00:01:00Z');
-    const first = h.services.scheduler.tick().done;
-    h.clock.set('2026-06-01T00:02:00Z');
-    const [second] = await h.services.scheduler.tick().done;
-    const [firstRun] = await first;
+    const overlap = await overlappingRuns(h, 'queued', 'fixtures.chores.queued-nap', 500);
+    const [second] = overlap.second;
+    const [firstRun] = await overlap.first;
     expect([firstRun!.status, second!.status]).toEqual(['succeeded', 'succeeded']);
     expect(second!.id).toBeGreaterThan(firstRun!.id);
     expect(h.services.store.getRun(firstRun!.id)!.endedAt).not.toBeNull();
@@ -97,6 +90,15 @@ describe('scheduled runs of a plugin-contributed task type', () => {
     expect(run).toMatchObject({ status: 'failed', errorCode: 'INTERNAL', errorMessage: 'the nap went wrong on purpose' });
   });
 });
+
+/** A minutely schedule whose task naps `ms`: the 00:01 run is still in flight when the 00:02 tick comes. */
+async function overlappingRuns(h: SchedulerHarness, id: string, task: string, ms: number) {
+  h.add(id, { task, cron: '* * * * *', params: JSON.stringify({ ms }) });
+  h.clock.set('2026-06-01T00:01:00Z');
+  const first = h.services.scheduler.tick().done;
+  h.clock.set('2026-06-01T00:02:00Z');
+  return { first, second: await h.services.scheduler.tick().done };
+}
 
 function quietRun() {
   return { signal: new AbortController().signal, progress: () => undefined, log: { info: () => undefined, warn: () => undefined, error: () => undefined } };

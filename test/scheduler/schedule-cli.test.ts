@@ -1,18 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempStateDir, type TempDir } from '../helpers/index.js';
-import { cli, fixtures } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { cli, useCliState } from './harness.js';
 
-let state: TempDir;
-beforeEach(async () => {
-  state = await tempStateDir();
-  process.env['SHADOWDISK_HOME'] = state.path;
-  process.env['SHADOWDISK_PLUGIN_PATH'] = fixtures;
-});
-afterEach(async () => {
-  delete process.env['SHADOWDISK_HOME'];
-  delete process.env['SHADOWDISK_PLUGIN_PATH'];
-  await state[Symbol.asyncDispose]();
-});
+useCliState();
 
 const json = async (...argv: string[]) => {
   const { code, out, err } = await cli(...argv, '--json');
