@@ -84,7 +84,9 @@ export class Scheduler {
         for (const due of plan.runs) {
           // Stopping: runs not started yet stay unstarted (the mark already passed them; a restart does not repeat them).
           if (signal?.aborted) break;
-          records.push(await runner.run({ schedule, ...due }, signal ? { signal } : {}));
+          const record = await runner.run({ schedule, ...due }, signal ? { signal } : {});
+          log.info(`Schedule '${schedule.id}': run ${record.id} (${due.trigger}, due ${new Date(due.dueAt).toISOString()}) ${record.status}${record.errorMessage ? `: ${record.errorMessage}` : ''}`);
+          records.push(record);
         }
         return records;
       })();

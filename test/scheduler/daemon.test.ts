@@ -63,6 +63,10 @@ describe('shadowdisk daemon', () => {
     const second = await run(process.execPath, [launcher, 'daemon', '--json'], { allowFailure: true });
     expect(second.code, second.stdout + second.stderr).toBe(4);
     expect(JSON.parse(second.stdout).error.message).toContain(`A scheduler daemon already runs for this state directory (pid ${first.child.pid}`);
+    // run-now in another process while the daemon's run is in flight: skipped (concurrency skip holds across processes).
+    const overlap = await cli('schedule', 'run-now', 'long', '--json');
+    expect(overlap.code).toBe(0);
+    expect(JSON.parse(overlap.out)).toMatchObject({ status: 'skipped', trigger: 'manual', error: { message: expect.stringContaining(`run ${inFlight.id} of schedule 'long' is still in flight`) } });
     first.child.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
     expect(store.getRun(inFlight.id)!.status).toBe('running');

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isShadowError, type ShadowError } from '../../sdk/index.js';
 import { schedulerHarness, type SchedulerHarness } from './harness.js';
@@ -80,6 +82,19 @@ describe('scheduled runs of a plugin-contributed task type', () => {
     const error = (await h.commands.runNow({ positionals: ['busy'], options: {} }, quietRun()).catch((e: ShadowError) => e)) as ShadowError;
     expect(error.code).toBe('TARGET_BUSY');
     expect(h.services.store.history({ limit: 1 })[0]).toMatchObject({ status: 'vetoed', errorCode: 'TARGET_BUSY', errorMessage: "Run vetoed by plugin 'fixtures.chores': target '/dev/sdz' is busy" });
+  });
+
+  it('tells afterRun taps each outcome: succeeded, failed and vetoed', async () => {
+    await using h = await schedulerHarness('2026-06-01T00:00:00Z');
+    const report = join(h.state.path, 'outcomes.ndjson');
+    h.add('ok', { task: 'fixtures.chores.nap', cron: '0 * * * *', params: JSON.stringify({ ms: 1, bytes: 5, report }) });
+    h.add('bad', { task: 'fixtures.chores.nap', cron: '0 * * * *', params: JSON.stringify({ ms: 1, fail: true, report }) });
+    h.add('busy', { task: 'fixtures.chores.nap', cron: '0 * * * *', params: JSON.stringify({ ms: 1, busy: '/dev/sdz', report }) });
+    h.clock.set('2026-06-01T01:00:00Z');
+    const runs = await h.services.scheduler.tick().done;
+    const outcomes = readFileSync(report, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { runId: number; scheduleId: string; status: string; errorCode: string | null; bytes: number });
+    expect(outcomes.sort((a, b) => a.runId - b.runId)).toEqual(runs.map((r) => ({ runId: r.id, scheduleId: r.scheduleId, trigger: 'schedule', status: r.status, errorCode: r.errorCode, bytes: r.bytes })).sort((a, b) => a.runId - b.runId));
+    expect(outcomes.map((o) => `${o.scheduleId} ${o.status} ${o.errorCode} ${o.bytes}`).sort()).toEqual(['bad failed INTERNAL 0', 'busy vetoed TARGET_BUSY 0', 'ok succeeded null 5']);
   });
 
   it('records a failing task as failed with its error', async () => {
