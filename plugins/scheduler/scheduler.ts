@@ -51,15 +51,15 @@ export class Scheduler {
   plan(schedule: Schedule, now: number): TickPlan {
     const { instants, dropped } = dueBetween(schedule.cron, schedule.timezone, schedule.lastDueAt, now, CATCH_UP_LIMIT);
     const grace = this.options.graceMs ?? 60_000;
-    // Only the newest instant can be on time; older ones (several fit in the grace for a per-second pattern) were missed.
-    const newest = instants.at(-1);
-    const onTime = newest !== undefined && now - newest <= grace ? [newest] : [];
-    const missed = onTime.length > 0 ? instants.slice(0, -1) : instants;
+    // Instants within the grace (several, for a per-second pattern on a late tick) make one on-time run, the newest;
+    // older ones were missed while nothing ran the schedule, and the catch-up policy decides.
+    const recent = instants.filter((t) => now - t <= grace);
+    const missed = instants.filter((t) => now - t > grace);
     const caughtUp = schedule.catchUp === 'all' ? missed : schedule.catchUp === 'once' ? missed.slice(-1) : [];
     return {
       scheduleId: schedule.id,
-      runs: [...caughtUp.map((dueAt) => ({ dueAt, trigger: 'catch-up' as const })), ...onTime.map((dueAt) => ({ dueAt, trigger: 'schedule' as const }))],
-      passedOver: dropped + missed.length - caughtUp.length,
+      runs: [...caughtUp.map((dueAt) => ({ dueAt, trigger: 'catch-up' as const })), ...recent.slice(-1).map((dueAt) => ({ dueAt, trigger: 'schedule' as const }))],
+      passedOver: dropped + missed.length - caughtUp.length + Math.max(recent.length - 1, 0),
     };
   }
 

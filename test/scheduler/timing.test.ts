@@ -79,3 +79,19 @@ describe('scheduler timing with an injected clock', () => {
     expect(await h.services.scheduler.tick().done).toEqual([]);
   });
 });
+
+describe('scheduler plan', () => {
+  it('folds the instants of a late tick that are still within the grace into one on-time run', async () => {
+    await using h = await schedulerHarness('2026-06-01T00:00:00Z', { graceMs: 60_000 });
+    h.add('each-second', { task: 'fixtures.chores.nap', cron: '* * * * * *', params: '{"ms":0}', 'catch-up': 'all' });
+    h.clock.set('2026-06-01T00:00:05Z');
+    const plan = h.services.scheduler.plan(h.services.store.getSchedule('each-second')!, h.clock.now());
+    expect(plan).toEqual({ scheduleId: 'each-second', runs: [{ dueAt: Date.parse('2026-06-01T00:00:05Z'), trigger: 'schedule' }], passedOver: 4 });
+    // 90 s late: the 29 instants more than 60 s old are missed (all caught up), the 61 within the grace fold into one.
+    h.clock.set('2026-06-01T00:01:30Z');
+    const late = h.services.scheduler.plan({ ...h.services.store.getSchedule('each-second')!, lastDueAt: Date.parse('2026-06-01T00:00:00Z') }, h.clock.now());
+    expect(late.runs.filter((r) => r.trigger === 'catch-up')).toHaveLength(29);
+    expect(late.runs.filter((r) => r.trigger === 'schedule')).toEqual([{ dueAt: Date.parse('2026-06-01T00:01:30Z'), trigger: 'schedule' }]);
+    expect(late.passedOver).toBe(60);
+  });
+});
