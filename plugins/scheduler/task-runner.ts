@@ -131,6 +131,7 @@ export class TaskRunnerService {
     };
     try {
       const work = runner(schedule.params, run);
+      // The loser of the race may settle later; the race's own subscription keeps that from being unhandled.
       const result = await Promise.race([work, abortedAndGraceOver(controller.signal, this.deps.abortGraceMs ?? 10_000)]);
       if (ended) return this.abortedOutcome(ended, controller.signal, bytesDone);
       await this.deps.afterSuccess?.(schedule, result, run);

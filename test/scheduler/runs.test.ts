@@ -44,7 +44,7 @@ describe('scheduled runs of a plugin-contributed task type', () => {
   });
 
   it('aborts a task that overruns its timeout through its signal and records it as timed out', async () => {
-    await using h = await schedulerHarness('2026-06-01T00:00:00Z');
+    await using h = await schedulerHarness('2026-06-01T00:00:00Z', { abortGraceMs: 200 });
     h.add('long', { task: 'fixtures.chores.nap', cron: '0 * * * *', params: '{"ms":30000}' });
     const started = Date.now();
     const run = (await h.commands.runNow({ positionals: ['long'], options: {} }, quietRun()).catch((e: ShadowError) => e)) as ShadowError;
@@ -55,6 +55,23 @@ describe('scheduled runs of a plugin-contributed task type', () => {
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(1900);
     expect(elapsed).toBeLessThan(10_000);
+    // The grace timer that lost the race to the prompt abort fires later: nothing may come of it.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(h.services.store.countRuns()).toBe(1);
+  });
+
+  it('records a task that ignores its aborted signal as timed out once the grace after the abort is over', async () => {
+    await using h = await schedulerHarness('2026-06-01T00:00:00Z', { abortGraceMs: 300 });
+    h.add('stuck', { task: 'fixtures.chores.nap', cron: '0 * * * *', params: '{"ms":3500,"stubborn":true}' });
+    const started = Date.now();
+    await h.commands.runNow({ positionals: ['stuck'], options: {} }, quietRun()).catch(() => undefined);
+    const elapsed = Date.now() - started;
+    expect(h.services.store.history({ limit: 1 })[0]).toMatchObject({ status: 'timed-out', errorCode: 'TIMEOUT' });
+    expect(elapsed).toBeGreaterThanOrEqual(2200);
+    expect(elapsed).toBeLessThan(3400);
+    // The nap ends later on its own; that must not disturb anything (no unhandled rejection, no second record).
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(h.services.store.countRuns()).toBe(1);
   });
 
   it('skips a run that overlaps one still in flight (concurrency skip) and records the skip', async () => {
