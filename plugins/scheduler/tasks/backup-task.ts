@@ -2,8 +2,8 @@
 // until the chain holds `fullEvery` images, then a new full. Names come from the run's due instant.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { TaskRunContext } from '../../../sdk/index.js';
-import { folderImages, imageFileName, passphraseOptions, type Commands } from './image-folder.js';
+import { isShadowError, type TaskRunContext } from '../../../sdk/index.js';
+import { folderImages, imageFileName, passphraseOptions, type Commands, type FolderImage } from './image-folder.js';
 
 export interface BackupParams {
   source: string;
@@ -36,22 +36,33 @@ export async function backupTask(commands: Commands, params: unknown, run: TaskR
   while (existsSync(join(dir, imageFileName(p.name, run.dueAt.getTime(), serial)))) serial++;
   const image = join(dir, imageFileName(p.name, run.dueAt.getTime(), serial));
   run.log.info(parent ? `Incremental backup of ${p.source} to ${image} on ${parent.file} (chain image ${parent.depth + 2} of ${p.fullEvery})` : `Full backup of ${p.source} to ${image}`);
+  let made = parent;
+  let data: { imageBytes: number };
+  try {
+    data = await takeImage(commands, p, image, parent, run);
+  } catch (error) {
+    // The source no longer fits the chain (resized, repartitioned, another disk): start a new chain.
+    if (!parent || !isShadowError(error, 'PARENT_MISMATCH')) throw error;
+    run.log.warn(`${error.message}; making a full image instead`);
+    made = undefined;
+    data = await takeImage(commands, p, image, undefined, run);
+  }
+  run.log.info(`Wrote ${data.imageBytes} bytes to ${image}`);
+  return {
+    image, kind: made ? 'incremental' : 'full', parent: made?.path ?? null, bytes: data.imageBytes,
+    retention: { dir, name: p.name, ...(p.passphraseFile !== undefined ? { passphraseFile: p.passphraseFile } : {}) },
+  };
+}
+
+/** One image through the backup plugin's `image backup`, or hot processing's `hot backup` for an attached volume. */
+async function takeImage(commands: Commands, p: BackupParams, image: string, parent: FolderImage | undefined, run: TaskRunContext): Promise<{ imageBytes: number }> {
   const args = {
     positionals: [p.source, image],
     options: { ...passphraseOptions(p.passphraseFile), ...(parent ? { incremental: parent.path } : {}), ...(p.level !== undefined ? { level: String(p.level) } : {}) },
   };
-  let data: { imageBytes: number };
-  if (p.hot) {
-    const hot = (await commands.executeCommand('shadowdisk.hot-processing.backup', args, run)).data as { backup: { imageBytes: number }; changedBlockMap: { used: boolean; changedBlocks?: number; reason?: string } };
-    const map = hot.changedBlockMap;
-    run.log.info(map.used ? `Hot backup read the ${map.changedBlocks} block(s) the changed-block map names` : `Hot backup compared every segment: ${map.reason ?? 'no changed-block map'}`);
-    data = hot.backup;
-  } else {
-    data = (await commands.executeCommand('shadowdisk.backup.image-backup', args, run)).data as { imageBytes: number };
-  }
-  run.log.info(`Wrote ${data.imageBytes} bytes to ${image}`);
-  return {
-    image, kind: parent ? 'incremental' : 'full', parent: parent?.path ?? null, bytes: data.imageBytes,
-    retention: { dir, name: p.name, ...(p.passphraseFile !== undefined ? { passphraseFile: p.passphraseFile } : {}) },
-  };
+  if (!p.hot) return (await commands.executeCommand('shadowdisk.backup.image-backup', args, run)).data as { imageBytes: number };
+  const hot = (await commands.executeCommand('shadowdisk.hot-processing.backup', args, run)).data as { backup: { imageBytes: number }; changedBlockMap: { used: boolean; changedBlocks?: number; reason?: string } };
+  const map = hot.changedBlockMap;
+  run.log.info(map.used ? `Hot backup read the ${map.changedBlocks} block(s) the changed-block map names` : `Hot backup compared every segment: ${map.reason ?? 'no changed-block map'}`);
+  return hot.backup;
 }
