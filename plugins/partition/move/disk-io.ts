@@ -13,7 +13,8 @@ export interface DiskIo extends AsyncDisposable {
   readonly path: string;
   /** Offsets and lengths must be multiples of this (the logical sector size on block devices; 1 on files). */
   readonly alignment: number;
-  read(buf: Buffer, offsetBytes: number): Promise<void>;
+  /** `inOrder(n)` is called whenever the first n bytes are all in (for hashing while the rest arrives). */
+  read(buf: Buffer, offsetBytes: number, inOrder?: (bytes: number) => void): Promise<void>;
   write(buf: Buffer, offsetBytes: number): Promise<void>;
   flush(): Promise<void>;
 }
@@ -30,11 +31,11 @@ function openDirect(path: string): DiskIo {
   const file = DirectFile.open(path, 'r+');
   // fsync on any descriptor of a block device writes back its cache and sends the device a flush.
   const syncFd = openSync(path, constants.O_RDONLY);
-  const io = (op: 'read' | 'write') => (buf: Buffer, offset: number) =>
+  const io = (op: 'read' | 'write') => (buf: Buffer, offset: number, inOrder?: (bytes: number) => void) =>
     inPieces(buf, async (piece, at) => {
       const n = await (op === 'read' ? file.read(piece, BigInt(offset + at)) : file.write(piece, BigInt(offset + at)));
       if (n !== piece.length) throw new ShadowError('IO_ERROR', `Short ${op} of ${piece.length} bytes at byte ${offset + at} of '${path}' (${n} transferred)`);
-    }, path, op, offset);
+    }, path, op, offset, inOrder);
   return {
     path,
     alignment: file.alignment,
@@ -57,7 +58,7 @@ function openDirect(path: string): DiskIo {
 async function openBuffered(path: string): Promise<DiskIo> {
   const handle: FileHandle = await open(path, 'r+');
   if (!fstatSync(handle.fd).isFile()) throw new Error('neither a block device nor a regular file');
-  const io = (op: 'read' | 'write') => (buf: Buffer, offset: number) =>
+  const io = (op: 'read' | 'write') => (buf: Buffer, offset: number, inOrder?: (bytes: number) => void) =>
     inPieces(buf, async (piece, at) => {
       let done = 0;
       while (done < piece.length) {
@@ -68,7 +69,7 @@ async function openBuffered(path: string): Promise<DiskIo> {
         if (n === 0) throw new ShadowError('IO_ERROR', `Short ${op} at byte ${offset + at + done} of '${path}'`);
         done += n;
       }
-    }, path, op, offset);
+    }, path, op, offset, inOrder);
   return {
     path,
     alignment: 1,
@@ -83,14 +84,26 @@ async function openBuffered(path: string): Promise<DiskIo> {
   };
 }
 
-/** Runs `each` over IO_BYTES pieces of `buf`, QUEUE_DEPTH at a time; errors become IO_ERRORs naming the range. */
-async function inPieces(buf: Buffer, each: (piece: Buffer, at: number) => Promise<void>, path: string, op: string, offset: number): Promise<void> {
+/**
+ * Runs `each` over IO_BYTES pieces of `buf`, QUEUE_DEPTH at a time; errors become IO_ERRORs naming the range.
+ * `inOrder` hears how many leading bytes are complete each time that grows.
+ */
+async function inPieces(buf: Buffer, each: (piece: Buffer, at: number) => Promise<void>, path: string, op: string, offset: number, inOrder?: (bytes: number) => void): Promise<void> {
   let next = 0;
+  const finished = new Set<number>();
+  let contiguous = 0;
   const worker = async () => {
     while (next < buf.length) {
       const at = next;
       next += IO_BYTES;
       await each(buf.subarray(at, Math.min(buf.length, at + IO_BYTES)), at);
+      finished.add(at);
+      if (at !== contiguous) continue;
+      while (finished.has(contiguous)) {
+        finished.delete(contiguous);
+        contiguous = Math.min(buf.length, contiguous + IO_BYTES);
+      }
+      inOrder?.(contiguous);
     }
   };
   try {
