@@ -7,6 +7,7 @@ import { applyCommand } from './part/apply-command.js';
 import { PartServices } from './part/part-services.js';
 import { queueCommands } from './part/queue-commands.js';
 import { tableCommands } from './part/table-commands.js';
+import { recoverAllCommand, warnAboutUnfinished } from './part/recover-all-command.js';
 
 const FS_IDS: Readonly<Record<string, string>> = { ext4: 'ext', xfs: 'xfs', btrfs: 'btrfs', vfat: 'vfat', ntfs: 'ntfs', exfat: 'exfat', swap: 'swap' };
 
@@ -26,4 +27,6 @@ export function activate(ctx: PluginContext): void {
     backup: table.backup, 'restore-table': table.restoreTable, recover: table.recover, rescan: table.rescan,
   } satisfies Record<string, Parameters<PluginContext['commands']['registerCommand']>[1]>;
   for (const [key, handler] of Object.entries(handlers)) ctx.commands.registerCommand(`shadowdisk.partition.part-${key}`, handler);
+  ctx.commands.registerCommand('shadowdisk.partition.recover', (args, run) => recoverAllCommand(services, table.recover, args, run));
+  warnAboutUnfinished(services);
 }

@@ -4,7 +4,8 @@ import { DiskHandle } from '../io/disk-handle.js';
 import type { ApplyJournal, JournalStore } from '../ops/apply-journal.js';
 import { readDiskTable } from '../table/partition-table.js';
 
-function diskIdOf(handle: DiskHandle): string | undefined {
+/** The disk id (lower case), read even when an EBR chain is broken; undefined when the disk has no table. */
+export function diskIdOf(handle: DiskHandle): string | undefined {
   try {
     return readDiskTable(handle.read, handle.geometry).layout?.diskId.toLowerCase();
   } catch {

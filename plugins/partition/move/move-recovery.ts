@@ -12,6 +12,7 @@ import { runDataSteps } from '../part/data-steps.js';
 import { syncKernelPartitions } from '../part/kernel-sync.js';
 import type { PartServices } from '../part/part-services.js';
 import { runJournaledMoves, targetTableWrites } from './move-runner.js';
+import { diskIdOf } from './journal-identity.js';
 
 export async function finishInterruptedMoves(services: PartServices, start: ApplyJournal, dryRun: boolean, args: CommandArgs, run: RunContext): Promise<CommandResult> {
   const disk = start.disk;
@@ -19,6 +20,11 @@ export async function finishInterruptedMoves(services: PartServices, start: Appl
   using handle = DiskHandle.open(disk, dryRun ? 'r' : 'r+', target.geometry.sectorSize);
   if (handle.geometry.sectorCount !== target.geometry.sectorCount || handle.geometry.sectorSize !== target.geometry.sectorSize) {
     throw new ShadowError('PLAN_STALE', `${disk} has ${handle.geometry.sectorCount} sectors of ${handle.geometry.sectorSize} bytes, but the interrupted apply was on a disk of ${target.geometry.sectorCount} of ${target.geometry.sectorSize}; is this the same disk? Nothing was written`);
+  }
+  // Moves never change the disk id: another id means another disk now answers to this name.
+  const id = diskIdOf(handle);
+  if (id !== target.diskId.toLowerCase()) {
+    throw new ShadowError('PLAN_STALE', `${disk} has disk id '${String(id)}', but the interrupted apply was on disk '${target.diskId}'; it is another disk now. Nothing was written; run 'shadowdisk part recover' on the disk with that id`);
   }
   const writes = targetTableWrites(start);
   const moves = start.moves ?? [];
