@@ -27,10 +27,10 @@ export interface SchedulerServices extends Disposable {
   taskTypes: PluginContext['taskTypes'];
 }
 
-/** A task result that names a folder of images (the backup task's) gets the schedule's retention applied to it. */
-function retentionTargetOf(result: unknown): RetentionTarget | undefined {
-  const target = (result as { retention?: RetentionTarget } | null)?.retention;
-  return target && typeof target.dir === 'string' && typeof target.name === 'string' ? target : undefined;
+/** A task result that names folders of images (`retention`: the backup task's chains) gets the schedule's retention. */
+function retentionTargetsOf(result: unknown): RetentionTarget[] {
+  const targets = (result as { retention?: RetentionTarget | RetentionTarget[] } | null)?.retention;
+  return (Array.isArray(targets) ? targets : targets ? [targets] : []).filter((t) => typeof t.dir === 'string' && typeof t.name === 'string');
 }
 
 export function createSchedulerServices(options: SchedulerServicesOptions): SchedulerServices {
@@ -39,10 +39,11 @@ export function createSchedulerServices(options: SchedulerServicesOptions): Sche
     store, clock: options.clock, taskTypes: options.taskTypes, log: options.log,
     ...(options.abortGraceMs !== undefined ? { abortGraceMs: options.abortGraceMs } : {}),
     afterSuccess: async (schedule, result, run) => {
-      const target = retentionTargetOf(result);
-      if (!schedule.retention || !target) return;
-      const outcome = await applyRetention(options.commands, target, schedule.retention, schedule.timezone, run);
-      run.log.info(`Retention kept ${outcome.kept.length} image(s) and removed ${outcome.removed.length}`);
+      if (!schedule.retention) return;
+      for (const target of retentionTargetsOf(result)) {
+        const outcome = await applyRetention(options.commands, target, schedule.retention, schedule.timezone, run);
+        run.log.info(`Retention of '${target.name}' kept ${outcome.kept.length} image(s) and removed ${outcome.removed.length}`);
+      }
     },
   });
   const scheduler = new Scheduler({
