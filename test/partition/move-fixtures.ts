@@ -35,7 +35,11 @@ export async function filesystemWithFiles(image: string, startBytes: number, siz
   await randomFiles(content.path, seed, files, maxFileBytes);
   await using loop = await loopDevice(image, { offsetBytes: startBytes, sizeLimitBytes: sizeBytes });
   if (fs === 'ext4') await run('mkfs.ext4', ['-q', '-F', '-d', content.path, loop.path]);
-  else {
+  else if (fs === 'vfat') {
+    // vfat cannot be mounted here: mtools writes the files.
+    await run('mkfs.vfat', [loop.path]);
+    await run('mcopy', ['-s', '-i', loop.path, join(content.path, 'even'), join(content.path, 'odd'), '::/']);
+  } else {
     const { mkfs } = await import('../helpers/index.js');
     await mkfs(loop.path, fs);
     await using mounted = await mount(loop.path, { ...(fs === 'ntfs' ? { type: 'ntfs-3g' } : {}) });
@@ -52,6 +56,11 @@ export async function judgeFilesystem(image: string, startBytes: number, sizeByt
     : fs === 'btrfs' ? await run('btrfs', ['check', '--readonly', loop.path], { allowFailure: true })
     : fs === 'ntfs' ? await run('ntfsfix', ['-n', loop.path], { allowFailure: true })
     : await run('fsck.fat', ['-n', loop.path], { allowFailure: true });
+  if (fs === 'vfat') {
+    await using out = await tempDir();
+    await run('mcopy', ['-s', '-n', '-i', loop.path, '::/even', '::/odd', out.path]);
+    return { clean: check.code === 0, output: check.stdout + check.stderr, hashes: await walk(out.path) };
+  }
   await using mounted = await mount(loop.path, { options: ['ro'], ...(fs === 'ntfs' ? { type: 'ntfs-3g' } : {}) });
   return { clean: check.code === 0, output: check.stdout + check.stderr, hashes: await walk(mounted.mountpoint) };
 }

@@ -1,5 +1,6 @@
 // part move: a partition and its data to another start, left and right, overlapping or not; judged by the
 // filesystem's checker, file hashes, sfdisk, and the journal left behind (none).
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { createHost, type ShadowdiskHost } from '../../core/node/index.js';
 import { isShadowError } from '../../sdk/index.js';
@@ -40,6 +41,40 @@ describe('part move', () => {
     expect(judged.hashes).toEqual(hashes);
     expect((await run('sgdisk', ['-v', disk.path])).stdout).toContain('No problems found');
     expect((await part(host, 'recover', [disk.path], { yes: true })).data).toMatchObject({ recovered: false });
+  });
+
+  it('moves XFS, btrfs (logical), NTFS (logical) and vfat partitions of an MBR disk in one apply; checkers clean, files and NTFS hidden sectors right', { timeout: 120_000 }, async () => {
+    await using state = await tempStateDir();
+    await using host = await createHost({ stateDir: state.path, logSink: () => undefined });
+    await using image = await sparseImage(1024 * MiB);
+    const p = (n: number) => `${image.path}${n}`;
+    await run('sfdisk', ['--quiet', image.path], {
+      input: `label: dos\n${p(1)} : start=1MiB, size=320MiB, type=83\n${p(2)} : start=400MiB, size=550MiB, type=5\n${p(3)} : start=980MiB, size=20MiB, type=c\n${p(5)} : start=402MiB, size=128MiB, type=83\n${p(6)} : start=600MiB, size=32MiB, type=7\n`,
+    });
+    const cases = [
+      { n: 1, fs: 'xfs', fromMiB: 1, toMiB: 41, sizeMiB: 320 },
+      { n: 5, fs: 'btrfs', fromMiB: 402, toMiB: 422, sizeMiB: 128 },
+      { n: 6, fs: 'ntfs', fromMiB: 600, toMiB: 580, sizeMiB: 32 },
+      { n: 3, fs: 'vfat', fromMiB: 980, toMiB: 972, sizeMiB: 20 },
+    ] as const;
+    const hashes = new Map<number, Record<string, string>>();
+    for (const c of cases) hashes.set(c.n, await filesystemWithFiles(image.path, c.fromMiB * MiB, c.sizeMiB * MiB, c.fs, c.n, 10, 256 * 1024));
+    await using disk = await loopDevice(image.path);
+    for (const c of cases) await part(host, 'move', [disk.path, String(c.n)], { start: `${c.toMiB}MiB` });
+    await part(host, 'apply', [disk.path], { yes: true });
+    expect((await run('sfdisk', ['--verify', disk.path])).code).toBe(0);
+    for (const c of cases) {
+      expect(await sfdiskStart(disk.path, c.n)).toBe(c.toMiB * 2048);
+      const judged = await judgeFilesystem(image.path, c.toMiB * MiB, c.sizeMiB * MiB, c.fs);
+      expect(judged.clean, `${c.fs}: ${judged.output}`).toBe(true);
+      expect(judged.hashes).toEqual(hashes.get(c.n));
+    }
+    // NTFS boot sectors (primary and the backup at the volume's end) name the new start, as Windows' boot code needs.
+    const bytes = await readFile(image.path);
+    const boot = bytes.subarray(580 * MiB, 580 * MiB + 512);
+    const backupAt = 580 * MiB + Number(boot.readBigUInt64LE(0x28)) * 512;
+    expect(boot.readUInt32LE(0x1c)).toBe(580 * 2048);
+    expect(bytes.readUInt32LE(backupAt + 0x1c)).toBe(580 * 2048);
   });
 
   it('refuses a move onto a neighbour and a move of a partition the plan creates, writing nothing', async () => {
