@@ -8,7 +8,7 @@ import { DiskHandle } from '../io/disk-handle.js';
 import type { ApplyJournal } from '../ops/apply-journal.js';
 import { layoutFromJson } from '../ops/layout-json.js';
 import { refuseBusy } from '../part/apply-checks.js';
-import { runDataSteps } from '../part/data-steps.js';
+import { journaledDataSteps, runDataSteps } from '../part/data-steps.js';
 import { syncKernelPartitions } from '../part/kernel-sync.js';
 import type { PartServices } from '../part/part-services.js';
 import { runJournaledMoves, targetTableWrites } from './move-runner.js';
@@ -44,12 +44,7 @@ export async function finishInterruptedMoves(services: PartServices, start: Appl
   if (handle.isBlockDevice) await syncKernelPartitions(disk, target);
   journal = { ...journal, state: 'kernel-updated' };
   services.journals.save(journal);
-  const steps = journal.dataSteps.map((s) => {
-    const number = (s.operation as { number: number }).number;
-    const partition = target.partitions.find((p) => p.number === number);
-    if (!partition) throw new ShadowError('IMAGE_CORRUPT', `The apply journal of ${disk} names partition ${number}, which its own target layout does not have`);
-    return { operation: s.operation as never, partition };
-  });
+  const steps = journaledDataSteps(journal, target);
   await runDataSteps(services, { disk, isBlockDevice: handle.isBlockDevice, geometry: target.geometry, target, steps, journal }, run, 0);
   services.journals.remove(disk);
   services.plans.clear(disk);

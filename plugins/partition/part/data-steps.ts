@@ -17,6 +17,16 @@ export interface DataStepContext {
   journal: ApplyJournal;
 }
 
+/** The data steps an apply journal lists, with their partitions looked up in its target layout. */
+export function journaledDataSteps(journal: ApplyJournal, target: Layout): DataStep[] {
+  return journal.dataSteps.map((s) => {
+    const number = (s.operation as { number: number }).number;
+    const partition = target.partitions.find((p) => p.number === number);
+    if (!partition) throw new ShadowError('IMAGE_CORRUPT', `The apply journal of ${journal.disk} names partition ${number}, which its own target layout does not have`);
+    return { operation: s.operation as DataStep['operation'], partition };
+  });
+}
+
 export async function runDataSteps(services: PartServices, context: DataStepContext, run: RunContext, progressBase: number): Promise<void> {
   const journal = structuredClone(context.journal);
   const total = progressBase + context.steps.length;

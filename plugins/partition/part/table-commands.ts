@@ -12,7 +12,7 @@ import { readDiskTable, repairWrites } from '../table/partition-table.js';
 import { overlayReader, type SectorWrite } from '../table/sector-io.js';
 import { refuseBusy } from './apply-checks.js';
 import { saveTableBackup } from './table-backup-file.js';
-import { runDataSteps } from './data-steps.js';
+import { journaledDataSteps, runDataSteps } from './data-steps.js';
 import { syncKernelPartitions } from './kernel-sync.js';
 import type { PartServices } from './part-services.js';
 import { probeFilesystem, withPartitionDevice } from './partition-device.js';
@@ -164,12 +164,7 @@ export const tableCommands = (services: PartServices) => ({
     if (!rollBack && JSON.stringify(current.layout && layoutToJson(current.layout)) !== JSON.stringify(journal.target)) {
       throw new ShadowError('PLAN_STALE', `${disk} no longer holds the table the interrupted apply wrote; it was changed since. Nothing was written; inspect it with 'shadowdisk part show ${disk}'`);
     }
-    const steps = journal.dataSteps.map((s) => {
-      const number = (s.operation as { number: number }).number;
-      const partition = target.partitions.find((p) => p.number === number);
-      if (!partition) throw new ShadowError('IMAGE_CORRUPT', `The apply journal of ${disk} names partition ${number}, which its own target layout does not have`);
-      return { operation: s.operation as never, partition };
-    });
+    const steps = journaledDataSteps(journal, target);
     refuseBusy(await describePath(disk), rollBack ? (current.layout?.partitions ?? []) : steps.filter((_, i) => !journal.dataSteps[i]!.done).map((s) => s.partition));
     const action = rollBack ? 'rolled-back' : 'rolled-forward';
     const what = rollBack ? `put back the table sectors saved in ${journal.backupFile}` : `finish the ${steps.length} data step(s) left`;
