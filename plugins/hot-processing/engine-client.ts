@@ -7,7 +7,12 @@ export interface EngineSnapshotStatus {
   id?: number;
   createdAtMs?: number;
   diffStoreBytes?: number;
+  /** How far the diff store can grow: --diff-limit-mib, or what its filesystem has free above the reserve (at the last step). */
   diffStoreLimitBytes?: number;
+  /** The store file's allocated size: it grows in steps of 64 MiB as old blocks arrive. */
+  diffStoreAllocatedBytes?: number;
+  /** Kept free on the store's filesystem: 5% of its size, at least one step. */
+  diffStoreReserveBytes?: number;
   /** The highest of 80, 90 and 95 (% of the limit) the diff store has reached, or null below 80%. */
   diffStoreWarningPercent?: number | null;
   diffStorePath?: string;

@@ -86,7 +86,9 @@ std::string SnapshotJson(Engine& engine) {
     std::string failure = SnapshotFailure(engine);
     out += ",\"id\":" + std::to_string(s.id) + ",\"createdAtMs\":" + std::to_string(s.createdAtMs) +
            ",\"diffStoreBytes\":" + std::to_string(DiffStoreBytes(engine)) +
-           ",\"diffStoreLimitBytes\":" + std::to_string(s.slotLimit * kBlockSize) +
+           ",\"diffStoreLimitBytes\":" + std::to_string(s.capacitySlots.load() * kBlockSize) +
+           ",\"diffStoreAllocatedBytes\":" + std::to_string(s.allocatedSlots.load() * kBlockSize) +
+           ",\"diffStoreReserveBytes\":" + std::to_string(s.reserveBytes) +
            ",\"diffStoreWarningPercent\":" + (s.warnedPercent.load() ? std::to_string(s.warnedPercent.load()) : "null") +
            ",\"diffStorePath\":" + Quote(s.diffPath);
     if (!failure.empty()) {

@@ -18,6 +18,7 @@
 namespace hotcore {
 
 constexpr uint64_t kBlockSize = 4096;
+constexpr uint64_t kDiffGrowStep = 64ull << 20;  // the diff store grows by this much at a time
 // The largest FUSE read or write (max_write; libfuse derives max_pages from it). Each io_uring queue entry holds a
 // payload buffer this big, so it also sizes the rings' memory: 2 queues x 32 entries x 512 KiB = 32 MiB, mlocked.
 constexpr size_t kMaxIoBytes = 512 << 10;
@@ -125,7 +126,11 @@ struct Snapshot {
   int diffDirectFd = -1;
   int diffBufferedFd = -1;
   std::atomic<uint64_t> nextSlot{0};
-  uint64_t slotLimit = 0;
+  uint64_t slotLimit = 0;                  // --diff-limit, else what 32-bit slots can address
+  std::atomic<uint64_t> allocatedSlots{0};  // the store file's allocated size, grown in steps
+  std::atomic<uint64_t> capacitySlots{0};   // how far it could grow at the last look (warnings count against it)
+  uint64_t reserveBytes = 0;                // kept free on the store's filesystem
+  std::mutex growMutex;
   std::atomic<int> warnedPercent{0};  // the highest of 80, 90, 95 the diff store's use has reached
   std::unique_ptr<AtomicBitmap> claimed;  // a writer took the block's preservation on (set before `preserved`)
   // Preserved runs whose old bytes are still on their way to the diff store (the bounded memory queue): first slot ->

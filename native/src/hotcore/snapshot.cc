@@ -70,6 +70,37 @@ int DiffWriteSync(Engine& engine, const char* blocks, uint64_t length, uint64_t 
   return PwriteFull(snapshot.diffBufferedFd, blocks, length, offset);
 }
 
+// Extends the store (fallocate, in steps) until it holds `slots` slots, never into the reserve its filesystem keeps free,
+// nor past --diff-limit. Also refreshes the capacity the warnings are measured against. False, with `error` set, when it
+// cannot.
+static bool GrowStore(Engine& engine, uint64_t slots, std::string& error) {
+  Snapshot& s = engine.snapshot;
+  if (slots <= s.allocatedSlots.load(std::memory_order_acquire)) return true;
+  std::lock_guard<std::mutex> lock(s.growMutex);
+  while (slots > s.allocatedSlots.load()) {
+    uint64_t allocated = s.allocatedSlots.load();
+    struct statvfs vfs;
+    uint64_t room = 0;
+    if (statvfs(engine.diffDir.c_str(), &vfs) == 0) {
+      uint64_t freeBytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+      room = freeBytes > s.reserveBytes ? (freeBytes - s.reserveBytes) / kBlockSize : 0;
+    }
+    s.capacitySlots.store(std::min(s.slotLimit, allocated + room));
+    uint64_t step = std::min({kDiffGrowStep / kBlockSize, room, s.slotLimit - allocated});
+    if (step == 0) {
+      error = "DIFF_STORE_FULL: the diff store in '" + engine.diffDir + "' cannot grow past " + std::to_string(allocated * kBlockSize) + " bytes: " +
+              (allocated >= s.slotLimit ? "that is its limit (--diff-limit-mib)" : "its filesystem keeps " + std::to_string(s.reserveBytes) + " bytes free");
+      return false;
+    }
+    if (fallocate(s.diffBufferedFd, 0, static_cast<off_t>(allocated * kBlockSize), static_cast<off_t>(step * kBlockSize)) != 0) {
+      error = std::string(errno == ENOSPC ? "DIFF_STORE_FULL" : "DIFF_STORE_IO") + ": cannot extend the diff store '" + s.diffPath + "': " + strerror(errno);
+      return false;
+    }
+    s.allocatedSlots.store(allocated + step, std::memory_order_release);
+  }
+  return true;
+}
+
 // Called with switchLock held exclusively: no write is in flight.
 int SnapshotCreate(Engine& engine, std::string& error) {
   Snapshot& s = engine.snapshot;
@@ -77,15 +108,13 @@ int SnapshotCreate(Engine& engine, std::string& error) {
     error = "SNAPSHOT_EXISTS: snapshot " + std::to_string(s.id) + " exists; delete it first";
     return -EEXIST;
   }
-  uint64_t limit = engine.diffLimitBytes;
   struct statvfs vfs;
   if (statvfs(engine.diffDir.c_str(), &vfs) != 0) {
     error = "DIFF_STORE_UNAVAILABLE: statvfs '" + engine.diffDir + "': " + strerror(errno);
     return -errno;
   }
-  uint64_t freeBytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
-  uint64_t reserve = freeBytes / 10;  // leave the diff store's filesystem a tenth of its free space
-  if (limit == 0 || limit > freeBytes - reserve) limit = freeBytes - reserve;
+  // The store's filesystem always keeps a reserve free: 5% of its size, at least one growth step.
+  s.reserveBytes = std::max<uint64_t>(kDiffGrowStep, static_cast<uint64_t>(vfs.f_blocks) * vfs.f_frsize / 20);
   s.id++;
   s.diffPath = engine.diffDir + "/snapshot-" + std::to_string(getpid()) + "-" + std::to_string(s.id) + ".diff";
   s.diffBufferedFd = open(s.diffPath.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -104,12 +133,22 @@ int SnapshotCreate(Engine& engine, std::string& error) {
   s.claimed->Clear();
   s.nextSlot.store(0);
   s.warnedPercent.store(0);
-  s.slotLimit = std::min<uint64_t>(limit / kBlockSize, UINT32_MAX);
+  // Slots are 32-bit: at most 16 TiB of old blocks per snapshot.
+  s.slotLimit = std::min<uint64_t>(engine.diffLimitBytes ? engine.diffLimitBytes / kBlockSize : UINT32_MAX, UINT32_MAX);
+  s.allocatedSlots.store(0);
+  s.capacitySlots.store(s.slotLimit);
   s.failure.clear();
+  // The first step now: a store that cannot take even that is refused before the snapshot exists.
+  if (!GrowStore(engine, 1, error)) {
+    CloseDiff(s);
+    return -ENOSPC;
+  }
   s.createdAtMs = NowMs();
   s.state.store(static_cast<int>(SnapshotState::kActive));
-  Log("snapshot %llu active, diff store '%s' up to %llu bytes", static_cast<unsigned long long>(s.id), s.diffPath.c_str(),
-      static_cast<unsigned long long>(s.slotLimit * kBlockSize));
+  Log("snapshot %llu active, diff store '%s' (%llu bytes allocated, grows in steps of %llu up to %llu, keeping %llu free)",
+      static_cast<unsigned long long>(s.id), s.diffPath.c_str(), static_cast<unsigned long long>(s.allocatedSlots.load() * kBlockSize),
+      static_cast<unsigned long long>(kDiffGrowStep), static_cast<unsigned long long>(s.capacitySlots.load() * kBlockSize),
+      static_cast<unsigned long long>(s.reserveBytes));
   return 0;
 }
 
@@ -128,13 +167,14 @@ void SnapshotDelete(Engine& engine) {
 
 // Logs (once each) when the diff store passes 80, 90 and 95% of its limit; status reports the highest reached.
 static void WarnAsFilling(Snapshot& s, uint64_t usedSlots) {
+  uint64_t capacity = s.capacitySlots.load();
   for (int percent : {95, 90, 80}) {
-    if (usedSlots * 100 < s.slotLimit * static_cast<uint64_t>(percent)) continue;
+    if (usedSlots * 100 < capacity * static_cast<uint64_t>(percent)) continue;
     int before = s.warnedPercent.load();
     while (before < percent && !s.warnedPercent.compare_exchange_weak(before, percent)) {}
     if (before < percent) {
       Log("warning: snapshot %llu's diff store is %d%% full (%llu of %llu bytes)", static_cast<unsigned long long>(s.id), percent,
-          static_cast<unsigned long long>(usedSlots * kBlockSize), static_cast<unsigned long long>(s.slotLimit * kBlockSize));
+          static_cast<unsigned long long>(usedSlots * kBlockSize), static_cast<unsigned long long>(capacity * kBlockSize));
     }
     return;
   }
@@ -164,8 +204,13 @@ bool ClaimBlocks(Engine& engine, uint64_t first, uint64_t last, PreserveClaim& c
   if (claim.count == 0) return false;
   uint64_t span = claim.spanLast - claim.spanFirst + 1;
   claim.slot = s.nextSlot.fetch_add(span);
+  std::string error;
   if (claim.slot + span > s.slotLimit) {
     Fail(s, "DIFF_STORE_FULL: the diff store in '" + engine.diffDir + "' holds its limit of " + std::to_string(s.slotLimit * kBlockSize) + " bytes");
+    return false;
+  }
+  if (!GrowStore(engine, claim.slot + span, error)) {
+    Fail(s, error);
     return false;
   }
   return true;
@@ -304,7 +349,7 @@ int SnapshotRead(Engine& engine, char* buffer, size_t length, uint64_t offset) {
 uint64_t DiffStoreBytes(const Engine& engine) {
   const Snapshot& s = engine.snapshot;
   if (s.state.load() == static_cast<int>(SnapshotState::kNone)) return 0;
-  return std::min(s.nextSlot.load(), s.slotLimit) * kBlockSize;
+  return std::min(s.nextSlot.load(), s.allocatedSlots.load()) * kBlockSize;
 }
 
 uint64_t FailedAtMs(Engine& engine) {
