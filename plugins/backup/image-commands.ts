@@ -49,8 +49,26 @@ async function openImage(path: string, args: CommandArgs) {
   }
 }
 
+/**
+ * `image backup --hot`: the volume stays in use. It must be attached through hot processing (`hot attach`); its
+ * snapshot is imaged and the changed-block map feeds --incremental. The hot-processing plugin does the work.
+ */
+async function hotBackup(ctx: PluginContext, args: CommandArgs, run: RunContext): Promise<CommandResult> {
+  const volume = positional(args, 0, 'the attached volume (its hot device or its origin)');
+  const output = positional(args, 1, 'the image file to write');
+  if (output === '-') throw new ShadowError('INVALID_ARGUMENT', "A hot backup writes an image file, not standard output: name the file");
+  if (!ctx.commands.list().some((c) => c.id === HOT_BACKUP)) {
+    throw new ShadowError('NOT_FOUND', "image backup --hot needs the hot-processing plugin, which is not loaded");
+  }
+  const { hot: _hot, ...options } = args.options;
+  return ctx.commands.executeCommand(HOT_BACKUP, { positionals: [volume, output], options }, run);
+}
+
+const HOT_BACKUP = 'shadowdisk.hot-processing.backup';
+
 export const imageCommands = (ctx: PluginContext) => ({
   async backup(args: CommandArgs, run: RunContext): Promise<CommandResult> {
+    if (args.options['hot'] === true) return hotBackup(ctx, args, run);
     const sourcePath = positional(args, 0, 'the source disk, partition or image file');
     refuseIncompleteSource(restoreJournals(ctx), sourcePath, 'back up');
     const output = positional(args, 1, "the image file to write ('-' for standard output)");
@@ -78,6 +96,7 @@ export const imageCommands = (ctx: PluginContext) => ({
         ...(kdfCost !== undefined ? { kdf: { N: 2 ** kdfCost, r: 8, p: 1 } } : {}),
         ...(parent ? { parent } : {}),
         ...(changedMap !== undefined ? { changedBlocks: (sourceBytes: number) => readChangedBlocksFile(changedMap, changedBlockBytes, sourceBytes) } : {}),
+        ...(typeof args.options['source-name'] === 'string' ? { sourceName: args.options['source-name'] } : {}),
       }, run);
       if (fileSink) {
         await fileSink[Symbol.asyncDispose]();

@@ -36,7 +36,8 @@ export async function hotBackup(ctx: PluginContext, attachments: Attachments, ar
     if (typeof parent !== 'string') mapNotUsed = args.options['differential'] !== undefined ? 'a differential backup compares against its full image, not the last backup' : 'a full backup reads every used block';
     else if (!changedBlocks.trusted) mapNotUsed = 'the changed-block map is incomplete (the engine was restarted after a crash, or this is the first generation of the attachment)';
     else if (last === undefined || resolve(parent) !== last.image || last.generation !== changedBlocks.generation) mapNotUsed = `the parent is not this volume's previous hot backup${last ? ` (${last.image})` : ''}`;
-    const options: Record<string, string | boolean> = {};
+    // The image names the volume it is of, not the snapshot's loop device it was read through.
+    const options: Record<string, string | boolean> = { 'source-name': attachment.origin };
     for (const name of PASSED_ON) if (args.options[name] !== undefined) options[name] = args.options[name]!;
     if (mapNotUsed === null) Object.assign(options, { 'changed-blocks': mapFile, 'changed-block-size': String(changedBlocks.blockSize) });
     else run.log.info(`Not using the changed-block map: ${mapNotUsed}`);

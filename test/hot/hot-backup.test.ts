@@ -40,8 +40,14 @@ describe('hot backup', () => {
         await device.write(block, BigInt(b * BLOCK));
       }
     }
-    const incremental = await backup('incr.sdimg', { incremental: join(hot.scratch, 'full.sdimg') });
+    // The same through the backup plugin: image backup --hot.
+    const incremental = (await hot.host.executeCommand('shadowdisk.backup.image-backup', { positionals: [volume.device, join(hot.scratch, 'incr.sdimg')], options: { hot: true, incremental: join(hot.scratch, 'full.sdimg') } })).data as HotBackupData;
     expect(incremental.changedBlockMap).toEqual({ used: true, generation: 2, changedBlocks: written.size });
+    // Each image names the attached volume's origin as its source, not the snapshot's loop device.
+    for (const file of ['full.sdimg', 'incr.sdimg']) {
+      const info = await hot.host.executeCommand('shadowdisk.backup.image-info', { positionals: [join(hot.scratch, file)], options: { json: true } });
+      expect((info.data as { source: { path: string } }).source.path).toBe(volume.attachment.origin);
+    }
     const again = await backup('incr-again.sdimg', { incremental: join(hot.scratch, 'full.sdimg') });
     expect(again.changedBlockMap).toMatchObject({ used: false, reason: expect.stringContaining("previous hot backup") });
 

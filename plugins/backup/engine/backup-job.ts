@@ -30,6 +30,8 @@ export interface BackupOptions {
    * source's size once it is open, so a map of another volume is refused before anything is written.
    */
   changedBlocks?: (sourceBytes: number) => ChangedBlocks;
+  /** The name the image records as its source, when `source` is a stand-in for it (a hot snapshot's device). */
+  sourceName?: string;
 }
 
 export interface BackupResult {
@@ -62,6 +64,7 @@ export async function runBackup(ctx: PluginContext, options: BackupOptions, run:
   const segmentKey = parent?.manifest.segments ? Buffer.from(parent.manifest.segments.key, 'base64') : randomBytes(32);
   const manifest: BackupManifest = {
     ...planned,
+    ...(options.sourceName !== undefined ? { source: { ...planned.source, path: options.sourceName } } : {}),
     segments: { bytes: SEGMENT_BYTES, key: segmentKey.toString('base64'), stream: planned.streams.length },
     ...(parent ? { parent: { imageId: parent.reader.header.imageId, file: options.parent!.file, mode: options.parent!.mode } } : {}),
   };
