@@ -28,6 +28,10 @@ export interface Attachment {
   pid: number;
   attachedAt: string;
   snapshot?: SnapshotRecord;
+  /** The boot this attachment was made in (/proc/sys/kernel/random/boot_id): after a reboot the record is stale. */
+  bootId?: string;
+  /** The systemd unit `hot attach --at-boot` wrote, which attaches the origin again at each boot. */
+  bootUnit?: string;
   /** The last `hot backup`: its image and the changed-block generation that began at its cut. */
   lastHotBackup?: { image: string; generation: number; at: string };
 }

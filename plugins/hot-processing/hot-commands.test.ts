@@ -1,13 +1,15 @@
 // hot attach|detach|status|snapshot through the host, on image files, with a real engine, FUSE and loop devices.
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loopStatus } from '../../native/index.js';
-import { isMounted, loopDevice, mkfs, mount, sparseImage } from '../../test/helpers/index.js';
+import { isMounted, loopDevice, mkfs, mount, run, sparseImage, tempDir } from '../../test/helpers/index.js';
 import { hotAttach, hotHost } from '../../test/hot/hot-volume.js';
 import { isRunning } from './engine-process.js';
 import type { AttachmentStatus } from './hot-commands.js';
+import { Attachments, type Attachment } from './attachments.js';
+import { bootUnitName } from './boot-unit.js';
 
 const MiB = 1024 * 1024;
 
@@ -91,5 +93,47 @@ describe('hot commands', () => {
     await volume[Symbol.asyncDispose]();
     await using direct = await mount(origin.path);
     expect(await readFile(join(direct.mountpoint, 'through.txt'), 'utf8')).toBe('written through the engine');
+  });
+
+  it('writes a boot unit with --at-boot that re-attaches the origin after a reboot (a record from an earlier boot is cleared), keeps it through its own shutdown detach, and removes it on a detach by hand', async () => {
+    await using hot = await hotHost();
+    await using image = await sparseImage(16 * MiB, { dir: hot.scratch });
+    await using units = await tempDir();
+    const attach = (options: Record<string, string | boolean>) => hot.host.executeCommand('shadowdisk.hot-processing.attach', { positionals: [image.path], options: { 'diff-dir': hot.diffDir, ...options } });
+    const detach = (options: Record<string, string | boolean> = {}) => hot.host.executeCommand('shadowdisk.hot-processing.detach', { positionals: [image.path], options });
+    const first = (await attach({ 'at-boot': true, 'unit-dir': units.path, 'diff-limit-mib': '32' })).data as Attachment;
+    const records = new Attachments(dirname(dirname(first.engineDir)));
+    try {
+    const unitPath = join(units.path, bootUnitName(image.path));
+    expect(first.bootUnit).toBe(unitPath);
+    const unit = await readFile(unitPath, 'utf8');
+    const launcher = join(process.cwd(), 'bin', 'shadowdisk.js');
+    const bootArgs = { 'at-boot': true, 'unit-dir': units.path, 'diff-limit-mib': '32' };
+    expect(unit).toContain(`ExecStart=${process.execPath} ${launcher} hot attach ${image.path} --diff-dir ${hot.diffDir} --diff-limit-mib 32 --at-boot --unit-dir ${units.path}\n`);
+    expect(unit).toContain(`ExecStop=${process.execPath} ${launcher} hot detach ${image.path} --keep-at-boot\n`);
+    expect(unit).toMatch(/\[Service\]\nType=oneshot\nRemainAfterExit=yes\n/);
+    const verify = await run('systemd-analyze', ['verify', unitPath], { allowFailure: true });
+    expect(verify.stderr.trim()).toBe('');
+    expect(verify.code).toBe(0);
+    // Shutdown: the unit's ExecStop detaches and keeps the unit.
+    await detach({ 'keep-at-boot': true });
+    expect(existsSync(unitPath)).toBe(true);
+    // Boot: the unit's ExecStart attaches again and the attachment still knows its unit.
+    const again = (await attach(bootArgs)).data as Attachment;
+    expect(await readFile(unitPath, 'utf8')).toBe(unit);
+    expect(again.bootUnit).toBe(unitPath);
+    // A record left by an earlier boot (its engine and loop device gone with it) does not block the boot's attach.
+    await detach({ 'keep-at-boot': true });
+    records.save({ ...again, bootId: '00000000-0000-0000-0000-000000000000', pid: 2 ** 22 + 1, device: '/dev/loop-gone' });
+    const afterReboot = (await attach(bootArgs)).data as Attachment;
+    expect(afterReboot.device).not.toBe('/dev/loop-gone');
+    expect(afterReboot.bootUnit).toBe(unitPath);
+    // By hand: the volume is not wanted at boot any more.
+    const done = (await detach()).data as { bootUnitRemoved?: string };
+    expect(done.bootUnitRemoved).toBe(unitPath);
+    expect(existsSync(unitPath)).toBe(false);
+    } finally {
+      if (records.byOrigin(image.path) !== undefined) await detach({ 'keep-at-boot': true });
+    }
   });
 });

@@ -1,7 +1,7 @@
 // `hot attach|detach|status`: put a volume behind a hotcore engine (FUSE file + direct-I/O loop device), take it away
 // in the notes' cleanup order (loop device, then engine and FUSE mount), and report what each engine says.
 import { mkdirSync, rmSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { attachLoop, detachLoop } from '../../native/index.js';
 import type { CommandArgs, CommandResult, PluginContext } from '../../sdk/index.js';
 import { formatBytes, renderTable, ShadowError } from '../../sdk/index.js';
@@ -11,6 +11,8 @@ import { abortFuseConnection, isRunning, lastLogLines, startEngine, unmountOrpha
 import { isHeldExclusively, loopBacks, mountpointsOf } from './device-use.js';
 import { positional } from './command-args.js';
 import { detachSnapshotDevice } from './snapshot-commands.js';
+import { currentBootId, DEFAULT_UNIT_DIR, installBootUnit, removeBootUnit } from './boot-unit.js';
+import { packageRoot } from '../../core/node/index.js';
 
 function originOf(path: string): { origin: string; sizeBytes: number; dev: number } {
   const origin = resolve(path);
@@ -65,9 +67,23 @@ function transportOf(args: CommandArgs): EngineTransport | undefined {
   return value;
 }
 
-export async function attach(attachments: Attachments, args: CommandArgs): Promise<CommandResult> {
+/** The `hot attach` options a boot unit repeats. */
+function repeatedOptions(args: CommandArgs, diffDir: string): string[] {
+  const out = ['--diff-dir', diffDir];
+  for (const name of ['diff-limit-mib', 'transport'] as const) if (args.options[name] !== undefined) out.push(`--${name}`, String(args.options[name]));
+  return out;
+}
+
+export async function attach(ctx: PluginContext, attachments: Attachments, args: CommandArgs): Promise<CommandResult> {
   const { origin, dev } = originOf(positional(args, 0, 'the device or image file to attach'));
   const diffDir = diffDirOf(args, dev);
+  const bootId = currentBootId();
+  const stale = attachments.byOrigin(origin);
+  // A record from before a reboot: its loop devices, FUSE mount and engine are gone; clear what is left of it.
+  if (stale !== undefined && stale.bootId !== undefined && stale.bootId !== bootId) {
+    ctx.log.info(`Dropping the attachment of '${origin}' left from an earlier boot (${stale.device})`);
+    await detach(attachments, { positionals: [origin], options: { 'keep-at-boot': true } });
+  }
   const existing = attachments.byOrigin(origin);
   if (existing !== undefined) throw new ShadowError('TARGET_BUSY', `'${origin}' is attached already as ${existing.device}; mount that device, or 'hot detach ${existing.device}' first`);
   const engineDir = attachments.engineDirFor(origin);
@@ -84,10 +100,21 @@ export async function attach(attachments: Attachments, args: CommandArgs): Promi
   }
   const attachment: Attachment = {
     origin, device, sizeBytes: engine.status.sizeBytes, engineDir, mountDir: engine.mountDir, controlPath: engine.controlPath,
-    logPath: engine.logPath, diffDir, pid: engine.pid, attachedAt: new Date().toISOString(),
+    logPath: engine.logPath, diffDir, pid: engine.pid, attachedAt: new Date().toISOString(), bootId,
   };
+  const unitDir = args.options['unit-dir'];
+  if (args.options['at-boot'] === true) {
+    // The unit runs this same command (so the attachment knows its unit after each boot); rewriting it is idempotent.
+    const root = packageRoot();
+    const dir = typeof unitDir === 'string' ? resolve(unitDir) : DEFAULT_UNIT_DIR;
+    attachment.bootUnit = installBootUnit(dir, {
+      origin, attachArgs: [...repeatedOptions(args, diffDir), '--at-boot', '--unit-dir', dir], nodePath: process.execPath, launcher: join(root, 'bin', 'shadowdisk.js'),
+      docsPath: join(root, 'docs', 'cli.md'), stateDir: ctx.stateDir,
+    });
+  }
   attachments.save(attachment);
-  return { data: attachment, text: `${origin} is attached: mount ${device} instead of ${origin} (engine pid ${engine.pid}, diff stores in ${diffDir})` };
+  const atBoot = attachment.bootUnit ? `; attached again at every boot by ${attachment.bootUnit} (enable it: systemctl enable ${attachment.bootUnit.split('/').pop()})` : '';
+  return { data: attachment, text: `${origin} is attached: mount ${device} instead of ${origin} (engine pid ${engine.pid}, diff stores in ${diffDir})${atBoot}` };
 }
 
 /** Stops an attachment's engine; an engine that does not answer has its FUSE connection aborted and is killed. */
@@ -130,7 +157,12 @@ export async function detach(attachments: Attachments, args: CommandArgs): Promi
   }
   rmSync(attachment.engineDir, { recursive: true, force: true });
   attachments.remove(attachment);
-  return { data: { origin: attachment.origin, device: attachment.device }, text: `${attachment.origin} is detached (${attachment.device} released)` };
+  // At shutdown the boot unit detaches with --keep-at-boot; a detach by hand means the volume is not wanted at boot.
+  const unitRemoved = attachment.bootUnit !== undefined && args.options['keep-at-boot'] !== true && removeBootUnit(attachment.bootUnit, attachment.origin);
+  return {
+    data: { origin: attachment.origin, device: attachment.device, ...(unitRemoved ? { bootUnitRemoved: attachment.bootUnit } : {}) },
+    text: `${attachment.origin} is detached (${attachment.device} released)${unitRemoved ? `; ${attachment.bootUnit} removed (disable it: systemctl disable ${attachment.bootUnit!.split('/').pop()})` : ''}`,
+  };
 }
 
 export interface AttachmentStatus extends Attachment {
@@ -159,7 +191,7 @@ export function hotCommands(ctx: PluginContext) {
   const attachments = new Attachments(ctx.storagePath);
   return {
     attachments,
-    attach: (args: CommandArgs) => attach(attachments, args),
+    attach: (args: CommandArgs) => attach(ctx, attachments, args),
     detach: (args: CommandArgs) => detach(attachments, args),
     status: (args: CommandArgs) => status(attachments, args),
   };
