@@ -1,5 +1,5 @@
 // Small readers over /sys and /proc, the kernel's own view of block devices; missing files read as undefined.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 
 export async function readSysText(path: string): Promise<string | undefined> {
   try {
@@ -24,18 +24,29 @@ export async function listDir(path: string): Promise<string[]> {
   }
 }
 
-/** Mountpoints by device number `major:minor`, from /proc/self/mountinfo (octal escapes decoded). */
+/**
+ * Mountpoints by device number `major:minor`, from /proc/self/mountinfo (octal escapes decoded). btrfs reports an
+ * anonymous device number there (0:NN), so a mount whose source is a /dev node is filed under that node's number too.
+ */
 export async function mountpointsByDevice(): Promise<Map<string, string[]>> {
   const byDevice = new Map<string, string[]>();
+  const add = (device: string, mountpoint: string) => {
+    const list = byDevice.get(device) ?? [];
+    if (!list.includes(mountpoint)) list.push(mountpoint);
+    byDevice.set(device, list);
+  };
   const text = (await readSysText('/proc/self/mountinfo')) ?? '';
   for (const line of text.split('\n')) {
     const fields = line.split(' ');
     const device = fields[2];
-    const mountpoint = fields[4];
+    const mountpoint = fields[4]?.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
     if (!device || !mountpoint) continue;
-    const list = byDevice.get(device) ?? [];
-    list.push(mountpoint.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))));
-    byDevice.set(device, list);
+    add(device, mountpoint);
+    const source = fields[fields.indexOf('-') + 2];
+    if (device.startsWith('0:') && source?.startsWith('/dev/')) {
+      const rdev = await stat(source).then((st) => (st.isBlockDevice() ? st.rdev : undefined), () => undefined);
+      if (rdev !== undefined) add(`${((rdev >> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff)}:${(rdev & 0xff) | ((rdev >> 12) & 0xfff00)}`, mountpoint);
+    }
   }
   return byDevice;
 }
