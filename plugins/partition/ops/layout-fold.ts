@@ -35,6 +35,7 @@ export function foldOperation(layout: Layout | null, operation: Operation, geome
     case 'create': return createPartition(layout, operation, options);
     case 'delete': return deletePartition(layout, operation.number);
     case 'move': return movePartition(layout, operation, options);
+    case 'resize': return resizePartition(layout, operation);
     case 'format': case 'set-label': partitionOf(layout, operation.number); return layout;
     default: return editPartition(layout, operation, options);
   }
@@ -117,7 +118,7 @@ function deletePartition(layout: Layout, number: number): Layout {
   return withPartitions(layout, layout.partitions.filter((p) => p !== target).map(renumber));
 }
 
-function editPartition(layout: Layout, op: Exclude<Operation, { op: 'create-table' | 'create' | 'delete' | 'move' | 'format' | 'set-label' }>, options: FoldOptions): Layout {
+function editPartition(layout: Layout, op: Exclude<Operation, { op: 'create-table' | 'create' | 'delete' | 'move' | 'resize' | 'format' | 'set-label' }>, options: FoldOptions): Layout {
   const target = partitionOf(layout, op.number);
   const replace = (next: LayoutPartition, others: (p: LayoutPartition) => LayoutPartition = (p) => p) =>
     withPartitions(layout, layout.partitions.map((p) => (p === target ? next : others(p))));
@@ -154,6 +155,24 @@ function editPartition(layout: Layout, op: Exclude<Operation, { op: 'create-tabl
     default:
       throw new ShadowError('INVALID_ARGUMENT', `MBR partitions have no ${op.op === 'set-name' ? 'names' : op.op === 'set-uuid' ? 'UUIDs' : 'attributes'}; use a GPT disk`);
   }
+}
+
+/** The same partition with another size, its end in free space (for a logical, before the next EBR's sector). */
+function resizePartition(layout: Layout, op: Extract<Operation, { op: 'resize' }>): Layout {
+  const target = partitionOf(layout, op.number);
+  if (target.mbr?.role === 'extended') throw new ShadowError('UNSUPPORTED', `Partition ${op.number} is an extended partition; resizing it is not supported yet`);
+  if (!Number.isInteger(op.sizeSectors) || op.sizeSectors < 1) throw new ShadowError('INVALID_ARGUMENT', `Size ${String(op.sizeSectors)} sectors is not a positive whole number`);
+  if (op.sizeSectors === target.sizeSectors) throw new ShadowError('INVALID_ARGUMENT', `Partition ${op.number} already has ${op.sizeSectors} sectors`);
+  const role = target.mbr?.role ?? 'gpt';
+  const others = withPartitions(layout, layout.partitions.filter((p) => p !== target));
+  const end = target.startLba + op.sizeSectors - 1;
+  // The region holding the partition's start; a logical's region begins one sector late (its EBR), so look from there.
+  const region = freeRegions(others, role).find((r) => r.startLba <= target.startLba && target.startLba <= r.endLba);
+  if (!region || end > region.endLba) {
+    throw new ShadowError('SIZE_MISMATCH', `Partition ${op.number} cannot end at sector ${end}: the free space after its start ends at ${region?.endLba ?? target.startLba - 1} (${region ? region.endLba - target.startLba + 1 : 0} sectors at most)`);
+  }
+  if (layout.table === 'mbr' && end > MBR_MAX) throw new ShadowError('SIZE_MISMATCH', `MBR cannot address sector ${end}; use GPT`);
+  return withPartitions(layout, layout.partitions.map((p) => (p === target ? { ...p, sizeSectors: op.sizeSectors } : p)));
 }
 
 /** The same partition at another start: into free space (for a logical, inside the extended partition with room for its EBR), order of logicals kept. */

@@ -23,6 +23,8 @@ export type Operation =
   | { op: 'delete'; number: number }
   /** Moves the partition and its data to `startLba` (same size); `stepBytes` overrides the copy step chosen for the shift. */
   | { op: 'move'; number: number; startLba: number; stepBytes?: number }
+  /** Resizes the partition (same start) and its filesystem: shrunk before the table is written, grown after. */
+  | { op: 'resize'; number: number; sizeSectors: number }
   | { op: 'set-type'; number: number; type: string }
   | { op: 'set-name'; number: number; name: string }
   | { op: 'set-uuid'; number: number; uuid: string }
@@ -42,6 +44,7 @@ export function describeOperation(operation: Operation): string {
     case 'create-table': return `create a new ${operation.table.toUpperCase()} partition table (erases the current one)`;
     case 'create': return `create a ${operation.role ?? ''}${operation.role ? ' ' : ''}partition${operation.type ? ` of type ${operation.type}` : ''}${operation.sizeSectors ? ` of ${operation.sizeSectors} sectors` : ''}${operation.startLba !== undefined ? ` at sector ${operation.startLba}` : ''}`;
     case 'delete': return `delete partition ${operation.number}`;
+    case 'resize': return `resize partition ${operation.number} and its filesystem to ${operation.sizeSectors} sectors`;
     case 'move': return `move partition ${operation.number} with its data to sector ${operation.startLba}${operation.stepBytes ? ` (copy steps of ${operation.stepBytes} bytes)` : ''}`;
     case 'set-type': return `set the type of partition ${operation.number} to ${operation.type}`;
     case 'set-name': return `name partition ${operation.number} '${operation.name}'`;

@@ -19,6 +19,7 @@ import { layoutTable } from './plan-view.js';
 import { plannedMoves, refuseEbrOverlap } from '../move/planned-moves.js';
 import { runJournaledMoves, saveTargetTable } from '../move/move-runner.js';
 import { layoutToMbrDisk } from '../table/mbr-layout-build.js';
+import { checkResizes, plannedResizes, runShrinks } from '../resize/resize-steps.js';
 
 export async function applyCommand(services: PartServices, args: CommandArgs, run: RunContext): Promise<CommandResult> {
   const disk = diskArg(args);
@@ -43,7 +44,14 @@ export async function applyCommand(services: PartServices, args: CommandArgs, ru
   const steps = dataSteps(plan.base, plan.operations, geometry, target);
   const moves = plannedMoves(plan.base, plan.operations, geometry, FOLD_OPTIONS);
   if (moves.length > 0 && target.table === 'mbr') refuseEbrOverlap(moves, current.mbr, layoutToMbrDisk(target, current.mbr));
-  refuseBusy(await describePath(disk), affectedPartitions(plan.base, target, fresh, steps));
+  const resizes = plannedResizes(plan.base, plan.operations, geometry, FOLD_OPTIONS);
+  // A partition that only grows may stay mounted: its filesystem grows online (checkResizes says which can).
+  const growOnly = new Set(resizes.filter((r) => r.toSectors > r.base.sizeSectors).map((r) => r.base.startLba));
+  const affected = affectedPartitions(plan.base, target, fresh, steps).filter((p) => !growOnly.has(p.startLba));
+  const before = await describePath(disk);
+  refuseBusy(before, affected);
+  const resizeContext = { disk, isBlockDevice: handle.isBlockDevice, geometry, mountpointOf: (p: { startLba: number; sizeSectors: number }) => before.partitions.find((k) => k.startBytes === p.startLba * before.logicalSectorSize && k.sizeBytes === p.sizeSectors * before.logicalSectorSize)?.mountpoints[0] };
+  const fsTypes = await checkResizes(resizes, resizeContext, run);
 
   const summary = plan.operations.map((o, i) => `  ${i + 1}. ${describeOperation(o)}`).join('\n');
   if (dryRun) {
@@ -61,7 +69,7 @@ export async function applyCommand(services: PartServices, args: CommandArgs, ru
   if (fingerprintOf(handle.read, geometry, readDiskTable(handle.read, geometry)) !== plan.baseFingerprint) {
     throw new ShadowError('PLAN_STALE', `The partition table of ${disk} changed while waiting for confirmation; nothing was written`);
   }
-  refuseBusy(info, affectedPartitions(plan.base, target, fresh, steps));
+  refuseBusy(info, affected);
 
   // 1. Back up every sector we are about to overwrite, plus the current table, before touching the disk.
   const total = 3 + steps.length;
@@ -70,6 +78,9 @@ export async function applyCommand(services: PartServices, args: CommandArgs, ru
   let journal: ApplyJournal = { version: 1, disk, startedAt: new Date().toISOString(), state: 'backup-saved', backupFile, target: layoutToJson(target), dataSteps: steps.map((s) => ({ operation: { ...s.operation, number: s.partition.number }, done: false })) };
   if (moves.length > 0) journal = { ...journal, moves, targetTableFile: saveTargetTable(services.backupDir, handle, writes) };
   services.journals.save(journal);
+
+  // 1a. Filesystems that shrink, inside their partitions as they are now.
+  await runShrinks(resizes, fsTypes, resizeContext, run);
 
   // 1b. Partitions' data to their new places, journaled step by step; from here on recovery rolls forward.
   if (moves.length > 0) journal = { ...(await runJournaledMoves(services.journals, journal, handle.isBlockDevice, run)) };

@@ -7,6 +7,7 @@ import type { DataStep } from './apply-checks.js';
 import type { PartServices } from './part-services.js';
 import { probeFilesystem, withPartitionDevice } from './partition-device.js';
 import { ShadowError } from '../../../sdk/index.js';
+import { growPartitionFilesystem } from '../resize/resize-steps.js';
 
 export interface DataStepContext {
   disk: string;
@@ -33,8 +34,12 @@ export async function runDataSteps(services: PartServices, context: DataStepCont
   for (const [index, step] of context.steps.entries()) {
     if (journal.dataSteps[index]?.done) continue;
     run.signal.throwIfAborted();
-    run.progress({ phase: step.operation.op === 'format' ? `format ${step.partition.number}` : `label ${step.partition.number}`, done: progressBase + index, total });
+    run.progress({ phase: `${step.operation.op === 'resize' ? 'grow' : step.operation.op === 'format' ? 'format' : 'label'} ${step.partition.number}`, done: progressBase + index, total });
     await withPartitionDevice(context.disk, context.isBlockDevice, context.geometry, step.partition, async (device) => {
+      if (step.operation.op === 'resize') {
+        await growPartitionFilesystem(device, step.partition.number, run);
+        return;
+      }
       if (step.operation.op === 'format') {
         await handlerForType(step.operation.fs).mkfs(device, { type: step.operation.fs, ...(step.operation.label !== undefined ? { label: step.operation.label } : {}) }, run);
         return;

@@ -61,6 +61,7 @@ export const queueCommands = (services: PartServices) => ({
   }),
   delete: (args: CommandArgs) => queue(services, args, () => ({ op: 'delete', number: partitionNumber(args, 1) })),
   move: (args: CommandArgs) => queue(services, args, (geometry, before) => moveOperation(args, geometry, before)),
+  resize: (args: CommandArgs) => queue(services, args, (geometry) => ({ op: 'resize', number: partitionNumber(args, 1), sizeSectors: parseSectors(positional(args, 2, 'the new size (like 512MiB or 1048576s)'), geometry.sectorSize, 'size') })),
   set: (args: CommandArgs) => queue(services, args, () => {
     const number = partitionNumber(args, 1);
     const what = positional(args, 2, 'what to set (type, name, uuid, attributes or flag)');
