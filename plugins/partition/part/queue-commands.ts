@@ -61,6 +61,12 @@ export const queueCommands = (services: PartServices) => ({
   }),
   delete: (args: CommandArgs) => queue(services, args, () => ({ op: 'delete', number: partitionNumber(args, 1) })),
   move: (args: CommandArgs) => queue(services, args, (geometry, before) => moveOperation(args, geometry, before)),
+  convert: (args: CommandArgs) => queue(services, args, (_geometry, before) => {
+    const table = positional(args, 1, "the table to convert to ('gpt' or 'mbr')");
+    if (table !== 'mbr' && table !== 'gpt') throw new ShadowError('INVALID_ARGUMENT', `Convert to 'mbr' or 'gpt', not '${table}'`);
+    const uuids = table === 'gpt' ? Object.fromEntries((before?.partitions ?? []).map((p) => [String(p.number), randomGuid()])) : undefined;
+    return { op: 'convert-table', table, diskId: table === 'gpt' ? randomGuid() : `0x${randomBytes(4).toString('hex')}`, ...(uuids ? { uuids } : {}), ...(args.options['drop-names'] === true ? { dropNames: true } : {}) };
+  }),
   resize: (args: CommandArgs) => queue(services, args, (geometry) => ({ op: 'resize', number: partitionNumber(args, 1), sizeSectors: parseSectors(positional(args, 2, 'the new size (like 512MiB or 1048576s)'), geometry.sectorSize, 'size') })),
   set: (args: CommandArgs) => queue(services, args, () => {
     const number = partitionNumber(args, 1);
