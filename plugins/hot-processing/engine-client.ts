@@ -13,6 +13,8 @@ export interface EngineSnapshotStatus {
   diffStoreAllocatedBytes?: number;
   /** Kept free on the store's filesystem: 5% of its size, at least one step. */
   diffStoreReserveBytes?: number;
+  /** Memory of the block-to-slot index: pages of 65,536 blocks, allocated where blocks were preserved. */
+  slotIndexBytes?: number;
   /** The highest of 80, 90 and 95 (% of the limit) the diff store has reached, or null below 80%. */
   diffStoreWarningPercent?: number | null;
   diffStorePath?: string;

@@ -89,6 +89,7 @@ std::string SnapshotJson(Engine& engine) {
            ",\"diffStoreLimitBytes\":" + std::to_string(s.capacitySlots.load() * kBlockSize) +
            ",\"diffStoreAllocatedBytes\":" + std::to_string(s.allocatedSlots.load() * kBlockSize) +
            ",\"diffStoreReserveBytes\":" + std::to_string(s.reserveBytes) +
+           ",\"slotIndexBytes\":" + std::to_string(s.slotOf ? s.slotOf->BytesAllocated() : 0) +
            ",\"diffStoreWarningPercent\":" + (s.warnedPercent.load() ? std::to_string(s.warnedPercent.load()) : "null") +
            ",\"diffStorePath\":" + Quote(s.diffPath);
     if (!failure.empty()) {

@@ -100,6 +100,44 @@ class SwitchLock {
   std::mutex exclusive_;
 };
 
+// Block -> diff-store slot, in pages allocated at a block's first preservation: memory follows what the snapshot
+// preserved (4 bytes per preserved block's 64K-block page), not the volume's size. Pages appear with an atomic
+// compare-and-swap; an entry is valid once the block's preserved bit is seen (set after it).
+class SlotTable {
+ public:
+  static constexpr uint64_t kPageBlocks = 65536;  // 256 KiB pages
+  explicit SlotTable(uint64_t blocks) : pageCount_((blocks + kPageBlocks - 1) / kPageBlocks), pages_(new std::atomic<uint32_t*>[pageCount_]) {
+    for (size_t i = 0; i < pageCount_; i++) pages_[i].store(nullptr);
+  }
+  ~SlotTable() { Clear(); }
+  SlotTable(const SlotTable&) = delete;
+  SlotTable& operator=(const SlotTable&) = delete;
+  void Set(uint64_t block, uint32_t slot) {
+    std::atomic<uint32_t*>& page = pages_[block / kPageBlocks];
+    uint32_t* p = page.load(std::memory_order_acquire);
+    if (p == nullptr) {
+      uint32_t* fresh = new uint32_t[kPageBlocks];
+      if (page.compare_exchange_strong(p, fresh, std::memory_order_acq_rel)) p = fresh;
+      else delete[] fresh;  // another writer's page won; `p` is it
+    }
+    p[block % kPageBlocks] = slot;
+  }
+  uint32_t Get(uint64_t block) const { return pages_[block / kPageBlocks].load(std::memory_order_acquire)[block % kPageBlocks]; }
+  // Only while nothing reads or writes the table (between snapshots).
+  void Clear() {
+    for (size_t i = 0; i < pageCount_; i++) delete[] pages_[i].exchange(nullptr);
+  }
+  uint64_t BytesAllocated() const {
+    uint64_t n = 0;
+    for (size_t i = 0; i < pageCount_; i++) n += pages_[i].load() != nullptr ? kPageBlocks * sizeof(uint32_t) : 0;
+    return n;
+  }
+
+ private:
+  size_t pageCount_;
+  std::unique_ptr<std::atomic<uint32_t*>[]> pages_;
+};
+
 enum class SnapshotState { kNone = 0, kActive = 1, kFailed = 2 };
 
 // The origin: a block device or image file, read and written with O_DIRECT where alignment allows.
@@ -121,7 +159,7 @@ struct Snapshot {
   std::string failure;  // "DIFF_STORE_FULL: ..." once failed; guarded by failureMutex
   std::mutex failureMutex;
   std::unique_ptr<AtomicBitmap> preserved;
-  std::unique_ptr<uint32_t[]> slotOf;  // block -> diff-store slot; valid once the preserved bit is seen
+  std::unique_ptr<SlotTable> slotOf;  // block -> diff-store slot; valid once the preserved bit is seen
   std::string diffPath;
   int diffDirectFd = -1;
   int diffBufferedFd = -1;

@@ -127,10 +127,11 @@ int SnapshotCreate(Engine& engine, std::string& error) {
   if (!s.preserved) {
     s.preserved.reset(new AtomicBitmap(engine.blocks));
     s.claimed.reset(new AtomicBitmap(engine.blocks));
-    s.slotOf.reset(new uint32_t[engine.blocks]);
+    s.slotOf.reset(new SlotTable(engine.blocks));
   }
   s.preserved->Clear();
   s.claimed->Clear();
+  s.slotOf->Clear();
   s.nextSlot.store(0);
   s.warnedPercent.store(0);
   // Slots are 32-bit: at most 16 TiB of old blocks per snapshot.
@@ -238,7 +239,7 @@ void PublishPreserved(Engine& engine, const PreserveClaim& claim, const char* by
   for (uint64_t b = claim.spanFirst; b <= claim.spanLast; b++) {
     uint64_t i = b - claim.first;
     if (!((claim.mine[i >> 6] >> (i & 63)) & 1)) continue;
-    s.slotOf[b] = static_cast<uint32_t>(claim.slot + (b - claim.spanFirst));
+    s.slotOf->Set(b, static_cast<uint32_t>(claim.slot + (b - claim.spanFirst)));
     s.preserved->Set(b);  // release: the slot and the queued bytes are visible before the bit
   }
 }
@@ -310,11 +311,11 @@ int SnapshotRead(Engine& engine, char* buffer, size_t length, uint64_t offset) {
   char* block = AlignedScratch(kBlockSize, 3);
   // One block from where the snapshot keeps it: the preserved copy, or the origin when nothing claimed it.
   auto readBlock = [&](uint64_t b, char* into) {
-    if (s.preserved->Test(b)) return DiffRead(s, into, s.slotOf[b]);
+    if (s.preserved->Test(b)) return DiffRead(s, into, s.slotOf->Get(b));
     int r = OriginRead(engine.origin, into, kBlockSize, b * kBlockSize);
     if (r != 0 || !s.claimed->Test(b)) return r;
     WaitPreserved(engine, b, b);
-    return Active(s) ? DiffRead(s, into, s.slotOf[b]) : -EIO;
+    return Active(s) ? DiffRead(s, into, s.slotOf->Get(b)) : -EIO;
   };
   for (uint64_t b = first; b <= last && rc == 0; b++) {
     uint64_t blockStart = b * kBlockSize;
@@ -328,7 +329,7 @@ int SnapshotRead(Engine& engine, char* buffer, size_t length, uint64_t offset) {
       continue;
     }
     if (s.preserved->Test(b)) {
-      rc = DiffRead(s, target, s.slotOf[b]);
+      rc = DiffRead(s, target, s.slotOf->Get(b));
       continue;
     }
     // A run of whole blocks not preserved: one origin read, then the blocks claimed meanwhile from their copies.
@@ -338,7 +339,7 @@ int SnapshotRead(Engine& engine, char* buffer, size_t length, uint64_t offset) {
     for (uint64_t c = b; c <= end && rc == 0; c++) {
       if (!s.claimed->Test(c)) continue;
       WaitPreserved(engine, c, c);
-      rc = Active(s) ? DiffRead(s, target + (c - b) * kBlockSize, s.slotOf[c]) : -EIO;
+      rc = Active(s) ? DiffRead(s, target + (c - b) * kBlockSize, s.slotOf->Get(c)) : -EIO;
     }
     b = end;
   }
