@@ -83,6 +83,11 @@ export interface SnapshotProvider {
   readonly commitsUnfrozen?: boolean;
   /** Decides where the snapshot will live (no changes yet). */
   plan(volume: ShadowVolume, setId: string, index: number, storageDir: string): Promise<ProviderSnapshotRecord>;
+  /**
+   * Optional: with the writers frozen, just before flush-and-hold, flush what can be flushed without holding writes
+   * (the coordinator has synced each filesystem already), so that the hold itself has little left to write.
+   */
+  prepareCommit?(volume: ShadowVolume, planned: ProviderSnapshotRecord): Promise<void>;
   /** Takes the snapshot, while the set's filesystems are frozen: must be quick. */
   commit(volume: ShadowVolume, planned: ProviderSnapshotRecord): Promise<ProviderSnapshotRecord>;
   /** After thaw: makes the snapshot readable. */

@@ -7,7 +7,9 @@ import { basename, join } from 'node:path';
 import { AsyncSeriesBailHook, AsyncSeriesHook } from 'tapable';
 import { guardHook } from '../../core/common/index.js';
 import { ShadowError, type Logger, type ShadowVolume, type ShadowWriter, type ShadowWriterContext, type SnapshotProvider, type VetoResult, type WriterMetadata } from '../../sdk/index.js';
-import { flushAndHold } from './flush-and-hold.js';
+import { runTool } from '../../sdk/node.js';
+import { flushAndHold, type HoldTimings } from './flush-and-hold.js';
+import { FreezerPool } from './freezer-pool.js';
 import { componentsOutsideSet } from './writer-components.js';
 import type { ShadowSetRecord, ShadowSets } from './shadow-sets.js';
 import { ThawWatchdog } from './watchdog-client.js';
@@ -56,7 +58,7 @@ export interface CoordinatorHooks {
   readonly abort: AsyncSeriesHook<[ShadowSetRun, ShadowError]>;
 }
 
-type Phase = 'identify' | 'prepare-backup' | 'prepare-snapshot' | 'plan' | 'freeze' | 'flush-and-hold' | 'thaw' | 'expose' | 'post-snapshot' | 'backup-complete';
+type Phase = 'identify' | 'prepare-backup' | 'prepare-snapshot' | 'plan' | 'freeze' | 'flush-and-hold' | 'thaw' | 'expose' | 'post-snapshot' | 'backup' | 'backup-complete';
 
 export class ShadowCoordinator {
   private freezeDeadline = 0;
@@ -132,8 +134,11 @@ export class ShadowCoordinator {
     }
   }
 
-  /** Runs every phase for `planned` (writers already enlisted) and returns the complete, persisted set. */
-  async create(planned: readonly PlannedVolume[]): Promise<ShadowSetRecord> {
+  /**
+   * Runs every phase for `planned` (writers already enlisted) and returns the complete, persisted set. `backup` runs
+   * after post-snapshot with the exposed set; writers hear backup-complete only when it succeeds (else they abort).
+   */
+  async create(planned: readonly PlannedVolume[], backup?: (set: ShadowSetRecord) => Promise<void>): Promise<ShadowSetRecord> {
     const started = performance.now();
     const id = this.sets.newId();
     const run: ShadowSetRun = { setId: id, volumes: planned.map((p) => p.volume), metadata: new Map() };
@@ -141,6 +146,7 @@ export class ShadowCoordinator {
     this.active = { setId: id, volumes: run.volumes, folder: record.folder };
     let phase: Phase = 'identify';
     let watchdog: ThawWatchdog | undefined;
+    let freezers: FreezerPool | undefined;
     try {
       await this.hooks.identify.promise(run);
       const outside = componentsOutsideSet(run.metadata, run.volumes);
@@ -155,18 +161,21 @@ export class ShadowCoordinator {
         record.volumes.push({ name, device, mountpoint, fsType, provider: p.providerId, snapshot: await p.provider.plan(p.volume, id, index, record.folder) });
         this.sets.save(record);
       }
+      const mountpoints = freezableMountpoints(planned);
       watchdog = await ThawWatchdog.start();
+      freezers = await FreezerPool.start(mountpoints);
       phase = 'freeze';
       const freezeStarted = performance.now();
       this.freezeDeadline = freezeStarted + this.options.freezeWindowMs;
       this.veto(await this.hooks.freeze.promise(run), phase);
       phase = 'flush-and-hold';
-      const timings = { holdMs: 0 };
+      // Everything written so far goes out before the hold, in parallel, so the FIFREEZEs find little left to flush.
+      await Promise.all(mountpoints.map((mountpoint) => runTool('sync', ['--file-system', mountpoint])));
+      await Promise.all(planned.map((p, index) => p.provider.prepareCommit?.(p.volume, record.volumes[index]!.snapshot)));
+      const timings: HoldTimings = { holdMs: 0 };
       const holdWindowMs = Math.min(this.options.holdWindowMs, Math.max(1, this.freezeDeadline - performance.now()));
-      const committed = await flushAndHold(freezableMountpoints(planned), watchdog, holdWindowMs, async () => {
-        const out = [];
-        for (const [index, p] of planned.entries()) out.push(await p.provider.commit(p.volume, record.volumes[index]!.snapshot));
-        return out;
+      const committed = await flushAndHold(freezers, mountpoints, watchdog, holdWindowMs, async () => {
+        return Promise.all(planned.map((p, index) => p.provider.commit(p.volume, record.volumes[index]!.snapshot)));
       }, timings);
       committed.forEach((snapshot, index) => (record.volumes[index]!.snapshot = snapshot));
       this.sets.save(record);
@@ -181,11 +190,18 @@ export class ShadowCoordinator {
       }
       phase = 'post-snapshot';
       await this.hooks.postSnapshot.promise(run);
+      record.writers = [...run.metadata].map(([writer, meta]) => ({ id: writer, components: meta.components, files: this.keptFiles.get(writer) ?? [] }));
+      if (backup !== undefined) {
+        phase = 'backup';
+        await backup(record);
+      }
       phase = 'backup-complete';
       await this.hooks.backupComplete.promise(run);
-      record.writers = [...run.metadata].map(([writer, meta]) => ({ id: writer, components: meta.components, files: this.keptFiles.get(writer) ?? [] }));
       record.state = 'complete';
-      record.timings = { writersFreezeMs: round(writersFreezeMs), flushAndHoldMs: round(timings.holdMs), totalMs: round(performance.now() - started) };
+      record.timings = {
+        writersFreezeMs: round(writersFreezeMs), flushAndHoldMs: round(timings.holdMs), totalMs: round(performance.now() - started),
+        holdParts: { freezeMs: round(timings.freezeMs ?? 0), commitMs: round(timings.commitMs ?? 0), thawMs: round(timings.thawMs ?? 0) },
+      };
       this.sets.save(record);
       return record;
     } catch (error) {
@@ -198,6 +214,7 @@ export class ShadowCoordinator {
       this.sets.remove(id);
       throw failure;
     } finally {
+      await freezers?.[Symbol.asyncDispose]();
       await watchdog?.[Symbol.asyncDispose]();
     }
   }

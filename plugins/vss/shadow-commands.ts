@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import type { CommandArgs, CommandResult, PluginContext, RunContext } from '../../sdk/index.js';
 import { renderTable, ShadowError } from '../../sdk/index.js';
 import { runTool } from '../../sdk/node.js';
-import { ShadowCoordinator } from './coordinator.js';
+import { ShadowCoordinator, type PlannedVolume } from './coordinator.js';
 import { planVolumes, resolveWriters } from './set-planning.js';
 import { ShadowSets, type ShadowSetRecord, type ShadowSetVolume } from './shadow-sets.js';
 import { resolveVolume } from './volumes.js';
 
-function stringOption(args: CommandArgs, name: string): string | undefined {
+export function stringOption(args: CommandArgs, name: string): string | undefined {
   const value = args.options[name];
   if (typeof value === 'boolean') throw new ShadowError('INVALID_ARGUMENT', `--${name} needs a value`);
   return value;
@@ -27,20 +27,34 @@ function describeVolume(v: ShadowSetVolume): string {
   return v.exposed?.device ?? v.exposed?.path ?? '(not exposed)';
 }
 
+/** The coordinator for a set of the named volumes, with its providers chosen and its writers enlisted. */
+export async function prepareSet(ctx: PluginContext, sets: ShadowSets, names: readonly string[], args: CommandArgs, run: RunContext): Promise<{ coordinator: ShadowCoordinator; planned: PlannedVolume[] }> {
+  if (names.length === 0) throw new ShadowError('INVALID_ARGUMENT', 'Name the volumes of the set (block devices or mountpoints)');
+  const planned = await planVolumes(ctx, names.map(resolveVolume), stringOption(args, 'provider'));
+  const coordinator = new ShadowCoordinator(sets, {
+    freezeWindowMs: msOption(args, 'freeze-window-ms', 60_000),
+    holdWindowMs: msOption(args, 'hold-window-ms', 10_000),
+    phaseTimeoutMs: msOption(args, 'phase-timeout-ms', 60_000),
+    log: run.log,
+  });
+  for (const writer of await resolveWriters(ctx, stringOption(args, 'writer'))) coordinator.enlist(writer);
+  return { coordinator, planned };
+}
+
+/** Removes every snapshot of a set (newest volume first) through its provider, then the set's record and folder. */
+export async function deleteSet(ctx: PluginContext, sets: ShadowSets, record: ShadowSetRecord): Promise<void> {
+  for (const volume of [...record.volumes].reverse()) {
+    const provider = await ctx.providers.get('snapshotProviders', volume.provider);
+    await provider.remove(volume.snapshot, volume.exposed);
+  }
+  sets.remove(record.id);
+}
+
 export function shadowCommands(ctx: PluginContext) {
   const sets = new ShadowSets(ctx.storagePath);
 
   async function create(args: CommandArgs, run: RunContext): Promise<CommandResult> {
-    if (args.positionals.length === 0) throw new ShadowError('INVALID_ARGUMENT', 'Name the volumes of the set: shadow create VOLUME... (block devices or mountpoints)');
-    const volumes = args.positionals.map(resolveVolume);
-    const planned = await planVolumes(ctx, volumes, stringOption(args, 'provider'));
-    const coordinator = new ShadowCoordinator(sets, {
-      freezeWindowMs: msOption(args, 'freeze-window-ms', 60_000),
-      holdWindowMs: msOption(args, 'hold-window-ms', 10_000),
-      phaseTimeoutMs: msOption(args, 'phase-timeout-ms', 60_000),
-      log: run.log,
-    });
-    for (const writer of await resolveWriters(ctx, stringOption(args, 'writer'))) coordinator.enlist(writer);
+    const { coordinator, planned } = await prepareSet(ctx, sets, args.positionals, args, run);
     const record = await coordinator.create(planned);
     const rows = record.volumes.map((v) => [v.name, v.provider.replace(/^.*\./, ''), describeVolume(v), v.exposed?.mountDevice ?? '']);
     return {
@@ -112,11 +126,7 @@ export function shadowCommands(ctx: PluginContext) {
       throw new ShadowError('TARGET_BUSY', `Set ${record.id} is mounted on ${mounted.map((v) => v.mountedOn).join(', ')}; unmount it first ('shadow unmount ${record.id}') or pass --force`);
     }
     await unmountVolumes(record, mounted);
-    for (const volume of [...record.volumes].reverse()) {
-      const provider = await ctx.providers.get('snapshotProviders', volume.provider);
-      await provider.remove(volume.snapshot, volume.exposed);
-    }
-    sets.remove(record.id);
+    await deleteSet(ctx, sets, record);
     return { data: { deleted: record.id }, text: `Shadow set ${record.id} deleted` };
   }
 

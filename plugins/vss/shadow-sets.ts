@@ -36,7 +36,7 @@ export interface ShadowSetRecord {
   writers: ShadowSetWriter[];
   /** The folder holding the writers' files. */
   folder: string;
-  timings?: { writersFreezeMs: number; flushAndHoldMs: number; totalMs: number };
+  timings?: { writersFreezeMs: number; flushAndHoldMs: number; totalMs: number; holdParts: { freezeMs: number; commitMs: number; thawMs: number } };
 }
 
 export class ShadowSets {

@@ -1,5 +1,5 @@
-// PostgreSQL under pgbench, its data directory on volume A and pg_wal on volume B: each round takes a shadow set of
-// both with the PostgreSQL writer, images each snapshot device (image backup), restores the images to fresh volumes,
+// PostgreSQL under pgbench, its data directory on volume A and pg_wal on volume B: each round images a shadow set of
+// both with the PostgreSQL writer (shadow backup: image backup of each snapshot device), restores the images to fresh volumes,
 // starts PostgreSQL there and judges it: recovery completes, sum(abalance) of pgbench_accounts equals sum(delta) of
 // pgbench_history, and every transaction committed before the set began is there. SHADOWDISK_VSS_PG_ROUNDS sets the
 // number of rounds (CI keeps 1; `npm run bench:vss-postgresql` runs 5).
@@ -15,15 +15,12 @@ import { pool, vssHost } from './vss-host.js';
 const MiB = 1024 * 1024;
 const ROUNDS = Number(process.env['SHADOWDISK_VSS_PG_ROUNDS'] ?? 1);
 
-/** image backup of a snapshot device, image restore into a fresh file of its size, mounted through a loop device. */
-async function restoredVolume(host: ShadowdiskHost, device: string, sizeBytes: number, dir: string, name: string): Promise<{ mountpoint: string } & AsyncDisposable> {
+/** An image restored into a fresh file of the volume's size, mounted through a loop device. */
+async function restoredVolume(host: ShadowdiskHost, image: string, sizeBytes: number, dir: string, name: string): Promise<{ mountpoint: string } & AsyncDisposable> {
   const stack = new AsyncDisposableStack();
   try {
-    const image = join(dir, `${name}.sdimg`);
-    await host.executeCommand('shadowdisk.backup.image-backup', { positionals: [device, image] });
     const target = stack.use(await sparseImage(sizeBytes, { dir, name: `${name}.restored` }));
     await host.executeCommand('shadowdisk.backup.image-restore', { positionals: [image, target.path], options: { yes: true } });
-    rmSync(image);
     const loop = stack.use(await loopDevice(target.path));
     const mounted = stack.use(await mount(loop.path));
     const moved = stack.move();
@@ -52,14 +49,19 @@ describe('PostgreSQL writer', () => {
       await new Promise((r) => setTimeout(r, 1500));
       for (let round = 0; round < ROUNDS; round++) {
         const before = Number(await cluster.query('SELECT count(*) FROM pgbench_history'));
-        const set = await vss.create([a.mountpoint, b.mountpoint], { writer: `postgresql:host=${cluster.socketDir},port=${cluster.port}` });
+        const folder = join(scratch.path, `backup-${round}`);
+        const backup = (await vss.command('backup', [folder, a.mountpoint, b.mountpoint], { writer: `postgresql:host=${cluster.socketDir},port=${cluster.port}` })) as {
+          set: string; kept: boolean; images: { image: string }[]; writers: { id: string; files: string[]; components: { name: string }[] }[]; timings: { flushAndHoldMs: number; writersFreezeMs: number };
+        };
         const after = Number(await cluster.query('SELECT count(*) FROM pgbench_history'));
-        expect(set.writers[0]).toMatchObject({ id: 'shadowdisk.vss-postgresql.postgresql', files: ['backup_label', 'backup-stop.json'] });
-        expect(readFileSync(join(set.folder, 'backup_label'), 'utf8')).toMatch(new RegExp(`^START WAL LOCATION: .*\\nLABEL: shadowdisk set ${set.id}\\n`, 'ms'));
-        expect(set.writers[0]!.components.map((c) => c.name)).toEqual(['data', 'wal']);
+        expect(backup.kept).toBe(false);
+        expect(((await vss.command('list')) as { sets: unknown[] }).sets).toEqual([]);
+        expect(backup.writers[0]).toMatchObject({ id: 'shadowdisk.vss-postgresql.postgresql', files: ['backup_label', 'backup-stop.json'] });
+        expect(readFileSync(join(folder, 'writers', 'shadowdisk.vss-postgresql.postgresql', 'backup_label'), 'utf8')).toMatch(new RegExp(`^START WAL LOCATION: .*\\nLABEL: shadowdisk set ${backup.set}\\n`, 'ms'));
+        expect(backup.writers[0]!.components.map((c) => c.name)).toEqual(['data', 'wal']);
         {
-          await using ra = await restoredVolume(vss.host, set.volumes[0]!.exposed!.device!, 160 * MiB, scratch.path, `a${round}`);
-          await using rb = await restoredVolume(vss.host, set.volumes[1]!.exposed!.device!, 160 * MiB, scratch.path, `b${round}`);
+          await using ra = await restoredVolume(vss.host, backup.images[0]!.image, 160 * MiB, scratch.path, `a${round}`);
+          await using rb = await restoredVolume(vss.host, backup.images[1]!.image, 160 * MiB, scratch.path, `b${round}`);
           const dataDir = join(ra.mountpoint, 'pgdata');
           // A restore to other mountpoints: pg_wal follows volume B to its new place; the copied postmaster.pid names the
           // live server's process, so it goes (as for any snapshot-based restore).
@@ -74,10 +76,10 @@ describe('PostgreSQL writer', () => {
           const kept = Number(await restored.query('SELECT count(*) FROM pgbench_history'));
           expect(kept).toBeGreaterThanOrEqual(before);
           expect(kept).toBeLessThanOrEqual(after);
-          console.log(`round ${round}: ${before} history rows before the set, ${kept} in the restored snapshot, ${after} after; flush-and-hold ${set.timings!.flushAndHoldMs} ms, writers frozen ${set.timings!.writersFreezeMs} ms`);
+          console.log(`round ${round}: ${before} history rows before the set, ${kept} in the restored images, ${after} after; flush-and-hold ${backup.timings.flushAndHoldMs} ms, writers frozen ${backup.timings.writersFreezeMs} ms`);
           await restored.stop();
         }
-        await vss.command('delete', [set.id]);
+        rmSync(folder, { recursive: true });
       }
       expect(bench.exitCode).toBeNull();
     } finally {

@@ -12,7 +12,7 @@ export interface VssHost extends AsyncDisposable {
   readonly host: ShadowdiskHost;
   readonly stateDir: string;
   create(volumes: string[], options?: Record<string, string | boolean>): Promise<ShadowSetRecord>;
-  command(verb: 'list' | 'mount' | 'unmount' | 'delete', positionals?: string[], options?: Record<string, string | boolean>): Promise<unknown>;
+  command(verb: 'list' | 'mount' | 'unmount' | 'delete' | 'backup', positionals?: string[], options?: Record<string, string | boolean>): Promise<unknown>;
 }
 
 export async function vssHost(options: { extraPluginRoots?: string[] } = {}): Promise<VssHost> {

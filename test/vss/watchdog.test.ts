@@ -45,7 +45,7 @@ describe('thaw watchdog', () => {
     const exited = new Promise<void>((resolve) => coordinator.once('exit', () => resolve()));
     try {
       const setsDir = join(vss.stateDir, 'plugins', 'shadowdisk.vss', 'sets');
-      await until(`the stall provider's commit (coordinator stderr: ${stderr})`, 20_000, () => {
+      await until(`the stall provider's commit (coordinator stderr: ${stderr})`, 45_000, () => {
         const sets = existsSync(setsDir) ? readdirSync(setsDir) : [];
         return sets.some((s) => readdirSync(join(setsDir, s)).some((m) => existsSync(join(setsDir, s, m, 'committing')))) ? true : undefined;
       });
@@ -70,5 +70,5 @@ describe('thaw watchdog', () => {
     await vss.command('delete', [sets[0]!.id]);
     expect(((await vss.command('list')) as { sets: unknown[] }).sets).toEqual([]);
     expect(readdirSync(join(vss.stateDir, 'plugins', 'shadowdisk.vss', 'sets'))).toEqual([]);
-  }, 60_000);
+  }, 90_000);
 });

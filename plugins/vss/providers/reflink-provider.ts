@@ -1,14 +1,19 @@
 // The `reflink` provider: a volume that is a loop device on an image file on XFS or btrfs is cut by FICLONE of that
-// file (instant, extents shared until either side is written); the clone is exposed as a read-only loop device.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+// file (extents shared until either side is written): the whole clone before the hold, then in the hold only the
+// ranges written since (by their extent maps, FICLONERANGE). The clone is exposed as a read-only loop device.
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { cloneFile } from '../../../native/index.js';
+import { cloneFile, cloneRange, fileExtents, type FileExtent } from '../../../native/index.js';
 import type { ExposedSnapshot, ProviderSnapshotRecord, ShadowVolume, SnapshotProvider } from '../../../sdk/index.js';
 import { mountHolding } from '../volumes.js';
 import { mountableXfsCopy } from '../xfs-mountable.js';
+import { changedRanges } from './extent-delta.js';
 import { attachReadOnly, loopGeometry, releaseLoop, type LoopGeometry } from './loop-exposure.js';
 
 const REFLINK_FILESYSTEMS = ['xfs', 'btrfs'];
+
+/** The extent map of each clone as prepareCommit made it (nothing writes a clone before the hold), to skip one FIEMAP in it. */
+const cloneMaps = new Map<string, FileExtent[]>();
 
 interface ReflinkSnapshot extends ProviderSnapshotRecord {
   backingFile: string;
@@ -42,10 +47,27 @@ export const reflinkProvider: SnapshotProvider = {
     return { backingFile, clonePath: join(dir, stem), recoveredPath: join(dir, `${stem}.mountable`), geometry } satisfies ReflinkSnapshot;
   },
 
-  async commit(_volume, planned) {
+  async prepareCommit(_volume, planned) {
+    // The whole clone is made here, outside the hold (its cost grows with the file's extent count); the hold then
+    // only re-clones what was written since, found by comparing the two extent maps.
     const snapshot = planned as ReflinkSnapshot;
     cloneFile(snapshot.backingFile, snapshot.clonePath);
-    return snapshot;
+    cloneMaps.set(snapshot.clonePath, fileExtents(snapshot.clonePath));
+  },
+
+  async commit(_volume, planned) {
+    const snapshot = planned as ReflinkSnapshot;
+    const sizeBytes = BigInt(statSync(snapshot.backingFile).size);
+    if (!existsSync(snapshot.clonePath) || BigInt(statSync(snapshot.clonePath).size) !== sizeBytes) {
+      cloneFile(snapshot.backingFile, snapshot.clonePath);
+      return snapshot;
+    }
+    // FIEMAP_FLAG_SYNC writes back the image file's dirty pages (the loop device's writes) before mapping.
+    const cloneMap = cloneMaps.get(snapshot.clonePath) ?? fileExtents(snapshot.clonePath);
+    cloneMaps.delete(snapshot.clonePath);
+    const ranges = changedRanges(fileExtents(snapshot.backingFile), cloneMap, sizeBytes);
+    for (const range of ranges) cloneRange(snapshot.backingFile, range.offsetBytes, range.lengthBytes, snapshot.clonePath, range.offsetBytes);
+    return { ...snapshot, reclonedRanges: ranges.length, reclonedBytes: String(ranges.reduce((sum, r) => sum + r.lengthBytes, 0n)) };
   },
 
   async expose(planned, volume) {

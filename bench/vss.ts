@@ -1,0 +1,103 @@
+// Freeze window of shadow sets: p50 and p99 of flush-and-hold (first FIFREEZE to last FITHAW) and of the whole freeze
+// (writers' freeze to their thaw) for sets of 1 and 4 ext4 volumes (loop devices on image files in an XFS pool, the
+// reflink provider) while fio writes to every volume (4 KiB random writes, fsync every 16). Beside ours, the same cut
+// done by a shell script with util-linux and coreutils (fsfreeze -f each, cp --reflink each, fsfreeze -u each).
+// Run: npm run bench:vss [-- --sets 30 --size-mib 256]
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createHost } from '../core/node/index.js';
+import type { ShadowSetRecord } from '../plugins/vss/index.js';
+
+const { values } = parseArgs({ options: { sets: { type: 'string', default: '30' }, 'size-mib': { type: 'string', default: '256' } } });
+const SETS = Number(values.sets);
+const SIZE_MIB = Number(values['size-mib']);
+
+const sh = (command: string, args: string[]) => execFileSync(command, args, { encoding: 'utf8' }).trim();
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
+}
+
+const root = mkdtempSync(join(tmpdir(), 'shadowdisk-bench-vss-'));
+const cleanups: (() => void)[] = [];
+const undo = (fn: () => void) => cleanups.push(fn);
+const rows: string[][] = [];
+try {
+  const poolImage = join(root, 'pool.img');
+  sh('truncate', ['-s', `${4 * SIZE_MIB + 1024}M`, poolImage]);
+  const poolLoop = sh('losetup', ['--find', '--show', poolImage]);
+  undo(() => sh('losetup', ['--detach', poolLoop]));
+  sh('mkfs.xfs', ['-f', '-q', poolLoop]);
+  const pool = join(root, 'pool');
+  mkdirSync(pool);
+  sh('mount', [poolLoop, pool]);
+  undo(() => sh('umount', [pool]));
+  const volumes: { device: string; mountpoint: string; image: string }[] = [];
+  for (let i = 0; i < 4; i++) {
+    const image = join(pool, `v${i}.img`);
+    sh('truncate', ['-s', `${SIZE_MIB}M`, image]);
+    const device = sh('losetup', ['--find', '--show', image]);
+    undo(() => sh('losetup', ['--detach', device]));
+    sh('mkfs.ext4', ['-F', '-q', device]);
+    const mountpoint = join(root, `v${i}`);
+    mkdirSync(mountpoint);
+    sh('mount', [device, mountpoint]);
+    undo(() => sh('umount', [mountpoint]));
+    volumes.push({ device, mountpoint, image });
+  }
+  const load: ChildProcess[] = volumes.map((v) => spawn('fio', ['--name=load', `--directory=${v.mountpoint}`, '--rw=randwrite', '--bs=4k', `--size=${Math.floor(SIZE_MIB / 2)}M`, '--ioengine=psync', '--fsync=16', '--thread', '--time_based', '--runtime=86400'], { stdio: 'ignore' }));
+  undo(() => {
+    load.forEach((p) => p.kill('SIGKILL'));
+    sh('sleep', ['1']);
+  });
+  await new Promise((r) => setTimeout(r, 3000));
+  const host = await createHost({ stateDir: join(root, 'state'), logSink: () => undefined });
+  try {
+    for (const count of [1, 4]) {
+      const names = volumes.slice(0, count).map((v) => v.mountpoint);
+      const hold: number[] = [];
+      const freeze: number[] = [];
+      const parts: string[] = [];
+      for (let i = 0; i < SETS; i++) {
+        const set = (await host.executeCommand('shadowdisk.vss.create', { positionals: names })).data as ShadowSetRecord;
+        hold.push(set.timings!.flushAndHoldMs);
+        freeze.push(set.timings!.writersFreezeMs);
+        const { freezeMs, commitMs, thawMs } = set.timings!.holdParts;
+        parts.push(`${freezeMs}/${commitMs}/${thawMs}`);
+        await host.executeCommand('shadowdisk.vss.delete', { positionals: [set.id] });
+      }
+      if (process.env['SHADOWDISK_BENCH_VERBOSE']) console.log(`${count}: hold parts freeze/commit/thaw ms: ${parts.join(' ')}`);
+      // The reference: the same cut by hand, timed around the shell commands (process start-up included, as a script pays it).
+      const reference: number[] = [];
+      for (let i = 0; i < Math.min(SETS, 10); i++) {
+        const started = performance.now();
+        for (const mp of names) sh('fsfreeze', ['--freeze', mp]);
+        volumes.slice(0, count).forEach((v, n) => sh('cp', ['--reflink=always', v.image, join(pool, `ref-${n}.img`)]));
+        for (const mp of names) sh('fsfreeze', ['--unfreeze', mp]);
+        reference.push(performance.now() - started);
+        volumes.slice(0, count).forEach((_, n) => rmSync(join(pool, `ref-${n}.img`)));
+      }
+      rows.push([`${count} volume${count > 1 ? 's' : ''}`, percentile(hold, 50).toFixed(1), percentile(hold, 99).toFixed(1), percentile(freeze, 50).toFixed(1), percentile(freeze, 99).toFixed(1),
+        percentile(reference, 50).toFixed(1), percentile(reference, 99).toFixed(1), (percentile(hold, 50) / percentile(reference, 50)).toFixed(2)]);
+    }
+  } finally {
+    await host[Symbol.asyncDispose]();
+  }
+} finally {
+  for (const fn of cleanups.reverse()) {
+    try {
+      fn();
+    } catch (error) {
+      process.stderr.write(`cleanup: ${(error as Error).message}\n`);
+    }
+  }
+  rmSync(root, { recursive: true, force: true });
+}
+const header = ['set', 'hold p50 ms', 'hold p99 ms', 'freeze p50 ms', 'freeze p99 ms', 'shell p50 ms', 'shell p99 ms', 'hold/shell p50'];
+console.log(`${SETS} sets each, ${SIZE_MIB} MiB ext4 volumes on an XFS pool, fio 4k randwrite (fsync every 16) on every volume`);
+console.log(header.join(' | '));
+for (const row of rows) console.log(row.join(' | '));
