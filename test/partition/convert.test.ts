@@ -64,6 +64,37 @@ describe('part convert', () => {
     expect(geometryOf(after)).toEqual(geometryOf(before));
   });
 
+  it('turns a primary next to the extended partition into a logical and the last logical into a primary, data in place', async () => {
+    await using state = await tempStateDir();
+    await using host = await createHost({ stateDir: state.path, logSink: () => undefined });
+    await using image = await sparseImage(64 * MiB);
+    const p = (n: number) => `${image.path}${n}`;
+    await run('sfdisk', ['--quiet', image.path], {
+      input: `label: dos\n${p(1)} : start=1MiB, size=8MiB, type=83\n${p(2)} : start=10MiB, size=10MiB, type=83\n${p(3)} : start=20MiB, size=40MiB, type=5\n${p(5)} : start=21MiB, size=9MiB, type=83\n${p(6)} : start=31MiB, size=9MiB, type=82\n${p(7)} : start=41MiB, size=9MiB, type=7\n`,
+    });
+    const hashes = await filesystemWithFiles(image.path, 10 * MiB, 10 * MiB, 'ext4', 21, 6, 256 * 1024);
+    const before = (await sfdiskPartitions(image.path)).partitions.filter((x) => x.type !== '5');
+    await using disk = await loopDevice(image.path);
+    const middle = await part(host, 'set', [disk.path, '6', 'role', 'primary']).catch((e: unknown) => e);
+    expect(isShadowError(middle, 'SIZE_MISMATCH'), String(middle)).toBe(true);
+    await part(host, 'set', [disk.path, '2', 'role', 'logical']);
+    await part(host, 'apply', [disk.path], { yes: true });
+    await part(host, 'set', [disk.path, '8', 'role', 'primary']);
+    await part(host, 'apply', [disk.path], { yes: true });
+    expect((await run('sfdisk', ['--verify', disk.path])).code).toBe(0);
+    const table = (await sfdiskPartitions(disk.path)).partitions as (SfdiskPartition & { node: string })[];
+    const after = table.filter((x) => x.type !== '5');
+    expect(geometryOf(after)).toEqual(geometryOf(before));
+    const extended = table.find((x) => x.type === '5')!;
+    expect(extended.start).toBe(10 * 2048 - 1);
+    expect(extended.start + extended.size).toBe(40 * 2048);
+    expect(table.find((x) => x.start === 10 * 2048)!.node).toMatch(/5$/);
+    expect(table.find((x) => x.start === 41 * 2048)!.node).toMatch(/2$/);
+    const judged = await judgeFilesystem(image.path, 10 * MiB, 10 * MiB, 'ext4');
+    expect(judged.clean).toBe(true);
+    expect(judged.hashes).toEqual(hashes);
+  });
+
   it('refuses what the other table cannot hold, writing nothing', async () => {
     await using state = await tempStateDir();
     await using host = await createHost({ stateDir: state.path, logSink: () => undefined });

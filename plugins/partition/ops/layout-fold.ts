@@ -5,6 +5,7 @@ import { alignUp, defaultAlignSectors, extendedOf, freeRegions } from './free-sp
 import { EXTENDED_TYPES, isHiddenMbrType, resolveMbrType, setMbrHidden } from './mbr-types.js';
 import type { Operation, PartitionFlag } from './operation.js';
 import { convertTable } from '../convert/table-convert.js';
+import { setRole } from '../convert/role-convert.js';
 
 export interface FoldOptions {
   /** Alias or GUID → canonical lower-case type GUID. */
@@ -38,6 +39,7 @@ export function foldOperation(layout: Layout | null, operation: Operation, geome
     case 'move': return movePartition(layout, operation, options);
     case 'resize': return resizePartition(layout, operation);
     case 'convert-table': return convertTable(layout, operation, geometry);
+    case 'set-role': return setRole(layout, operation);
     case 'format': case 'set-label': partitionOf(layout, operation.number); return layout;
     default: return editPartition(layout, operation, options);
   }
@@ -120,7 +122,7 @@ function deletePartition(layout: Layout, number: number): Layout {
   return withPartitions(layout, layout.partitions.filter((p) => p !== target).map(renumber));
 }
 
-function editPartition(layout: Layout, op: Exclude<Operation, { op: 'create-table' | 'create' | 'delete' | 'move' | 'resize' | 'convert-table' | 'format' | 'set-label' }>, options: FoldOptions): Layout {
+function editPartition(layout: Layout, op: Exclude<Operation, { op: 'create-table' | 'create' | 'delete' | 'move' | 'resize' | 'convert-table' | 'set-role' | 'format' | 'set-label' }>, options: FoldOptions): Layout {
   const target = partitionOf(layout, op.number);
   const replace = (next: LayoutPartition, others: (p: LayoutPartition) => LayoutPartition = (p) => p) =>
     withPartitions(layout, layout.partitions.map((p) => (p === target ? next : others(p))));

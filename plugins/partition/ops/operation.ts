@@ -1,5 +1,6 @@
 // Pending operations: plain JSON values kept in a plan, folded over a Layout to predict the result.
 import type { ConvertTableOp } from '../convert/table-convert.js';
+import type { SetRoleOp } from '../convert/role-convert.js';
 
 export type FsType = 'ext2' | 'ext3' | 'ext4' | 'xfs' | 'btrfs' | 'vfat' | 'ntfs' | 'exfat' | 'swap';
 export const FS_TYPES: readonly FsType[] = ['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'vfat', 'ntfs', 'exfat', 'swap'];
@@ -27,6 +28,7 @@ export type Operation =
   /** Resizes the partition (same start) and its filesystem: shrunk before the table is written, grown after. */
   | { op: 'resize'; number: number; sizeSectors: number }
   | ConvertTableOp
+  | SetRoleOp
   | { op: 'set-type'; number: number; type: string }
   | { op: 'set-name'; number: number; name: string }
   | { op: 'set-uuid'; number: number; uuid: string }
@@ -46,6 +48,7 @@ export function describeOperation(operation: Operation): string {
     case 'create-table': return `create a new ${operation.table.toUpperCase()} partition table (erases the current one)`;
     case 'create': return `create a ${operation.role ?? ''}${operation.role ? ' ' : ''}partition${operation.type ? ` of type ${operation.type}` : ''}${operation.sizeSectors ? ` of ${operation.sizeSectors} sectors` : ''}${operation.startLba !== undefined ? ` at sector ${operation.startLba}` : ''}`;
     case 'delete': return `delete partition ${operation.number}`;
+    case 'set-role': return `make partition ${operation.number} ${operation.role} (its data stays where it is)`;
     case 'convert-table': return `convert the partition table to ${operation.table.toUpperCase()}, keeping every partition's start, size and type`;
     case 'resize': return `resize partition ${operation.number} and its filesystem to ${operation.sizeSectors} sectors`;
     case 'move': return `move partition ${operation.number} with its data to sector ${operation.startLba}${operation.stepBytes ? ` (copy steps of ${operation.stepBytes} bytes)` : ''}`;

@@ -70,13 +70,16 @@ export const queueCommands = (services: PartServices) => ({
   resize: (args: CommandArgs) => queue(services, args, (geometry) => ({ op: 'resize', number: partitionNumber(args, 1), sizeSectors: parseSectors(positional(args, 2, 'the new size (like 512MiB or 1048576s)'), geometry.sectorSize, 'size') })),
   set: (args: CommandArgs) => queue(services, args, () => {
     const number = partitionNumber(args, 1);
-    const what = positional(args, 2, 'what to set (type, name, uuid, attributes or flag)');
+    const what = positional(args, 2, 'what to set (type, name, uuid, attributes, role or flag)');
     const value = positional(args, 3, `the new ${what}`);
     switch (what) {
       case 'type': return { op: 'set-type', number, type: value };
       case 'name': return { op: 'set-name', number, name: value };
       case 'uuid': return { op: 'set-uuid', number, uuid: value };
       case 'attributes': return { op: 'set-attributes', number, attributes: value };
+      case 'role':
+        if (value !== 'primary' && value !== 'logical') throw new ShadowError('INVALID_ARGUMENT', `A role is 'primary' or 'logical', not '${value}'`);
+        return { op: 'set-role', number, role: value };
       case 'flag': {
         const flags: PartitionFlag[] = ['boot', 'hidden', 'legacy-boot', 'no-automount', 'required'];
         if (!flags.includes(value as PartitionFlag)) throw new ShadowError('INVALID_ARGUMENT', `Unknown flag '${value}'; use ${flags.join(', ')}`);
@@ -84,7 +87,7 @@ export const queueCommands = (services: PartServices) => ({
         if (state !== 'on' && state !== 'off') throw new ShadowError('INVALID_ARGUMENT', `A flag is turned 'on' or 'off', not '${state}'`);
         return { op: 'set-flag', number, flag: value as PartitionFlag, on: state === 'on' };
       }
-      default: throw new ShadowError('INVALID_ARGUMENT', `Cannot set '${what}'; use type, name, uuid, attributes or flag`);
+      default: throw new ShadowError('INVALID_ARGUMENT', `Cannot set '${what}'; use type, name, uuid, attributes, role or flag`);
     }
   }),
   format: (args: CommandArgs) => queue(services, args, () => {
