@@ -84,6 +84,7 @@ export const reflinkProvider: SnapshotProvider = {
 
   async remove(planned, exposed: ExposedSnapshot | undefined) {
     const snapshot = planned as ReflinkSnapshot;
+    cloneMaps.delete(snapshot.clonePath);
     releaseLoop(exposed?.mountDevice, snapshot.recoveredPath);
     releaseLoop(exposed?.device, snapshot.clonePath);
     rmSync(snapshot.recoveredPath, { force: true });
