@@ -21,7 +21,7 @@ export function activate(ctx: PluginContext): void {
   const queue = queueCommands(services);
   const table = tableCommands(services);
   const handlers = {
-    show: table.show, 'create-table': queue.createTable, create: queue.create, delete: queue.delete, move: queue.move, resize: queue.resize, convert: queue.convert, set: queue.set,
+    show: table.show, 'create-table': queue.createTable, create: queue.create, delete: queue.delete, move: queue.move, resize: queue.resize, convert: queue.convert, copy: queue.copy, set: queue.set,
     format: queue.format, label: queue.label, check: table.check, plan: queue.show, 'plan-show': queue.show, 'plan-clear': queue.clear,
     undo: queue.undo, redo: queue.redo, apply: (args, run) => applyCommand(services, args, run), repair: table.repair,
     backup: table.backup, 'restore-table': table.restoreTable, recover: table.recover, rescan: table.rescan,

@@ -91,3 +91,36 @@ describe('part move', () => {
     expect((created as Error).message).toMatch(/created in this plan/);
   });
 });
+
+describe('part copy', () => {
+  it('copies ext4 (GPT), and XFS, btrfs, NTFS and vfat (MBR, logicals into the extended partition) into free space; checkers clean, files equal, new filesystem ids', { timeout: 120_000 }, async () => {
+    await using state = await tempStateDir();
+    await using host = await createHost({ stateDir: state.path, logSink: () => undefined });
+    const uuidOf = async (image: string, startMiB: number) => (await run('blkid', ['-p', '-O', String(startMiB * MiB), '-s', 'UUID', '-o', 'value', image])).stdout.trim();
+    for (const table of ['gpt', 'mbr'] as const) {
+      await using image = await sparseImage(1536 * MiB);
+      const cases = table === 'gpt'
+        ? [{ n: 1, fs: 'ext4', fromMiB: 1, toMiB: 100, sizeMiB: 24 }] as const
+        : [{ n: 1, fs: 'xfs', fromMiB: 1, toMiB: 330, sizeMiB: 320 }, { n: 5, fs: 'btrfs', fromMiB: 702, toMiB: 1010, sizeMiB: 260 }, { n: 6, fs: 'ntfs', fromMiB: 970, toMiB: 1280, sizeMiB: 20 }, { n: 7, fs: 'vfat', fromMiB: 995, toMiB: 1510, sizeMiB: 4 }] as const;
+      const p = (n: number) => `${image.path}${n}`;
+      await run('sfdisk', ['--quiet', image.path], {
+        input: table === 'gpt' ? 'label: gpt\nstart=1MiB,size=24MiB,type=L\n'
+          : `label: dos\n${p(1)} : start=1MiB, size=320MiB, type=83\n${p(2)} : start=700MiB, size=800MiB, type=5\n${p(5)} : start=702MiB, size=260MiB, type=83\n${p(6)} : start=970MiB, size=20MiB, type=7\n${p(7)} : start=995MiB, size=4MiB, type=c\n`,
+      });
+      const hashes = new Map<number, Record<string, string>>();
+      for (const c of cases) hashes.set(c.n, await filesystemWithFiles(image.path, c.fromMiB * MiB, c.sizeMiB * MiB, c.fs, 40 + c.n, 6, 256 * 1024));
+      await using disk = await loopDevice(image.path);
+      for (const c of cases) await part(host, 'copy', [disk.path, String(c.n)], { start: `${c.toMiB}MiB` });
+      await part(host, 'apply', [disk.path], { yes: true });
+      expect((await run(table === 'gpt' ? 'sgdisk' : 'sfdisk', table === 'gpt' ? ['-v', disk.path] : ['--verify', disk.path])).code).toBe(0);
+      for (const c of cases) {
+        for (const at of [c.fromMiB, c.toMiB]) {
+          const judged = await judgeFilesystem(image.path, at * MiB, c.sizeMiB * MiB, c.fs);
+          expect(judged.clean, `${c.fs} at ${at} MiB: ${judged.output}`).toBe(true);
+          expect(judged.hashes).toEqual(hashes.get(c.n));
+        }
+        expect(await uuidOf(image.path, c.toMiB), `${c.fs} copy has a new id`).not.toBe(await uuidOf(image.path, c.fromMiB));
+      }
+    }
+  });
+});

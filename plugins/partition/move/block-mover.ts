@@ -17,6 +17,8 @@ export interface MoveProgress extends MoveSpec {
   readonly partition: number;
   readonly newStartLba: number;
   readonly sectorSize: number;
+  /** A copy: the source stays a partition of its own. */
+  readonly copy?: boolean;
   /** Steps written and flushed. */
   doneChunks: number;
   /** The step being written: its source checksum, and whether its source bytes are in the save file. */

@@ -18,19 +18,20 @@ export function plannedMoves(base: Layout | null, operations: readonly Operation
     const before = layout;
     layout = foldOperation(layout, operation, geometry, options);
     if (operation.op === 'create-table') carried.clear();
-    if (operation.op !== 'move') continue;
+    if (operation.op !== 'move' && operation.op !== 'copy') continue;
     const from = before!.partitions.find((p) => p.number === operation.number)!;
     if (!carried.has(`${from.startLba}+${from.sizeSectors}`)) {
-      throw new ShadowError('INVALID_ARGUMENT', `Partition ${operation.number} is created in this plan, so it has no data to move; create it at sector ${operation.startLba} instead`);
+      throw new ShadowError('INVALID_ARGUMENT', `Partition ${operation.number} is created in this plan, so it has no data to ${operation.op}; create it at sector ${operation.startLba} instead`);
     }
-    carried.delete(`${from.startLba}+${from.sizeSectors}`);
+    if (operation.op === 'move') carried.delete(`${from.startLba}+${from.sizeSectors}`);
     carried.add(`${operation.startLba}+${from.sizeSectors}`);
     const srcBytes = from.startLba * ss;
     const dstBytes = operation.startLba * ss;
     const lengthBytes = from.sizeSectors * ss;
     out.push({
-      partition: operation.number, newStartLba: operation.startLba, sectorSize: ss, srcBytes, dstBytes, lengthBytes,
-      stepBytes: operation.stepBytes ?? chooseStepBytes(srcBytes, dstBytes, lengthBytes, Math.max(4096, ss)), doneChunks: 0, finished: false,
+      partition: operation.op === 'copy' ? layout.partitions.find((p) => p.startLba === operation.startLba)!.number : operation.number, newStartLba: operation.startLba, sectorSize: ss, srcBytes, dstBytes, lengthBytes,
+      ...(operation.op === 'copy' ? { copy: true } : {}),
+      stepBytes: (operation.op === 'move' ? operation.stepBytes : undefined) ?? chooseStepBytes(srcBytes, dstBytes, lengthBytes, Math.max(4096, ss)), doneChunks: 0, finished: false,
     });
   }
   return out;

@@ -40,6 +40,7 @@ export function foldOperation(layout: Layout | null, operation: Operation, geome
     case 'resize': return resizePartition(layout, operation);
     case 'convert-table': return convertTable(layout, operation, geometry);
     case 'set-role': return setRole(layout, operation);
+    case 'copy': return copyPartition(layout, operation, options);
     case 'format': case 'set-label': partitionOf(layout, operation.number); return layout;
     default: return editPartition(layout, operation, options);
   }
@@ -122,7 +123,7 @@ function deletePartition(layout: Layout, number: number): Layout {
   return withPartitions(layout, layout.partitions.filter((p) => p !== target).map(renumber));
 }
 
-function editPartition(layout: Layout, op: Exclude<Operation, { op: 'create-table' | 'create' | 'delete' | 'move' | 'resize' | 'convert-table' | 'set-role' | 'format' | 'set-label' }>, options: FoldOptions): Layout {
+function editPartition(layout: Layout, op: Exclude<Operation, { op: 'create-table' | 'create' | 'delete' | 'move' | 'resize' | 'convert-table' | 'set-role' | 'copy' | 'format' | 'set-label' }>, options: FoldOptions): Layout {
   const target = partitionOf(layout, op.number);
   const replace = (next: LayoutPartition, others: (p: LayoutPartition) => LayoutPartition = (p) => p) =>
     withPartitions(layout, layout.partitions.map((p) => (p === target ? next : others(p))));
@@ -159,6 +160,19 @@ function editPartition(layout: Layout, op: Exclude<Operation, { op: 'create-tabl
     default:
       throw new ShadowError('INVALID_ARGUMENT', `MBR partitions have no ${op.op === 'set-name' ? 'names' : op.op === 'set-uuid' ? 'UUIDs' : 'attributes'}; use a GPT disk`);
   }
+}
+
+/** A new partition of the same size and type as partition `number`, at `startLba` (logical when inside the extended partition). */
+function copyPartition(layout: Layout, op: Extract<Operation, { op: 'copy' }>, options: FoldOptions): Layout {
+  const source = partitionOf(layout, op.number);
+  if (source.mbr?.role === 'extended') throw new ShadowError('UNSUPPORTED', `Partition ${op.number} is an extended partition; copy its logical partitions one by one`);
+  const extended = extendedOf(layout);
+  const role = layout.table === 'gpt' ? undefined : extended && extended.startLba < op.startLba && op.startLba <= endLba(extended) ? 'logical' : 'primary';
+  return createPartition(layout, {
+    op: 'create', startLba: op.startLba, sizeSectors: source.sizeSectors, ...(role ? { role } : {}),
+    type: source.gpt ? source.gpt.typeGuid : `0x${source.mbr!.type.toString(16)}`,
+    ...(source.gpt ? { name: source.gpt.name, ...(op.uuid ? { uuid: op.uuid } : {}) } : {}),
+  }, options);
 }
 
 /** The same partition with another size, its end in free space (for a logical, before the next EBR's sector). */

@@ -27,6 +27,8 @@ export type Operation =
   | { op: 'move'; number: number; startLba: number; stepBytes?: number }
   /** Resizes the partition (same start) and its filesystem: shrunk before the table is written, grown after. */
   | { op: 'resize'; number: number; sizeSectors: number }
+  /** A new partition at `startLba` holding a copy of partition `number` (same size and type; a new filesystem UUID). */
+  | { op: 'copy'; number: number; startLba: number; uuid?: string }
   | ConvertTableOp
   | SetRoleOp
   | { op: 'set-type'; number: number; type: string }
@@ -48,6 +50,7 @@ export function describeOperation(operation: Operation): string {
     case 'create-table': return `create a new ${operation.table.toUpperCase()} partition table (erases the current one)`;
     case 'create': return `create a ${operation.role ?? ''}${operation.role ? ' ' : ''}partition${operation.type ? ` of type ${operation.type}` : ''}${operation.sizeSectors ? ` of ${operation.sizeSectors} sectors` : ''}${operation.startLba !== undefined ? ` at sector ${operation.startLba}` : ''}`;
     case 'delete': return `delete partition ${operation.number}`;
+    case 'copy': return `copy partition ${operation.number} with its data to a new partition at sector ${operation.startLba}`;
     case 'set-role': return `make partition ${operation.number} ${operation.role} (its data stays where it is)`;
     case 'convert-table': return `convert the partition table to ${operation.table.toUpperCase()}, keeping every partition's start, size and type`;
     case 'resize': return `resize partition ${operation.number} and its filesystem to ${operation.sizeSectors} sectors`;

@@ -8,7 +8,7 @@ import type { DiskGeometry, Layout, LayoutPartition } from '../table/layout.js';
 
 export interface DataStep {
   /** A 'resize' here is a growth: the filesystem grows after the table is written (shrinks come before it). */
-  operation: Extract<Operation, { op: 'format' | 'set-label' | 'resize' }>;
+  operation: Extract<Operation, { op: 'format' | 'set-label' | 'resize' | 'copy' }>;
   /** The partition in the final layout that the step works on (numbers can shift between queueing and apply). */
   partition: LayoutPartition;
 }
@@ -20,8 +20,9 @@ export function dataSteps(base: Layout | null, operations: readonly Operation[],
   for (const operation of operations) {
     const grows = operation.op === 'resize' && operation.sizeSectors > layout!.partitions.find((p) => p.number === operation.number)!.sizeSectors;
     layout = foldOperation(layout, operation, geometry, FOLD_OPTIONS);
-    if (operation.op !== 'format' && operation.op !== 'set-label' && !grows) continue;
-    const then = layout.partitions.find((p) => p.number === operation.number)!;
+    if (operation.op !== 'format' && operation.op !== 'set-label' && operation.op !== 'copy' && !grows) continue;
+    // A copy's data step (a new filesystem UUID) works on the new partition.
+    const then = layout.partitions.find((p) => (operation.op === 'copy' ? p.startLba === operation.startLba : p.number === operation.number))!;
     const partition = target.partitions.find((p) => p.startLba === then.startLba && p.sizeSectors === then.sizeSectors);
     // A later step deleted or replaced it: the data step has nothing left to work on.
     if (partition) out.push({ operation: operation as DataStep['operation'], partition });

@@ -47,7 +47,9 @@ export async function applyCommand(services: PartServices, args: CommandArgs, ru
   const resizes = plannedResizes(plan.base, plan.operations, geometry, FOLD_OPTIONS);
   // A partition that only grows may stay mounted: its filesystem grows online (checkResizes says which can).
   const growOnly = new Set(resizes.filter((r) => r.toSectors > r.base.sizeSectors).map((r) => r.base.startLba));
-  const affected = affectedPartitions(plan.base, target, fresh, steps).filter((p) => !growOnly.has(p.startLba));
+  // A copy's source must not change while it is read: it counts as touched too.
+  const copied = plan.base?.partitions.filter((p) => moves.some((m) => m.copy && m.srcBytes === p.startLba * geometry.sectorSize)) ?? [];
+  const affected = [...affectedPartitions(plan.base, target, fresh, steps).filter((p) => !growOnly.has(p.startLba)), ...copied];
   const before = await describePath(disk);
   refuseBusy(before, affected);
   const resizeContext = { disk, isBlockDevice: handle.isBlockDevice, geometry, mountpointOf: (p: { startLba: number; sizeSectors: number }) => before.partitions.find((k) => k.startBytes === p.startLba * before.logicalSectorSize && k.sizeBytes === p.sizeSectors * before.logicalSectorSize)?.mountpoints[0] };

@@ -8,6 +8,7 @@ import type { PartServices } from './part-services.js';
 import { probeFilesystem, withPartitionDevice } from './partition-device.js';
 import { ShadowError } from '../../../sdk/index.js';
 import { growPartitionFilesystem } from '../resize/resize-steps.js';
+import { giveNewFilesystemId } from '../move/filesystem-id.js';
 
 export interface DataStepContext {
   disk: string;
@@ -34,10 +35,14 @@ export async function runDataSteps(services: PartServices, context: DataStepCont
   for (const [index, step] of context.steps.entries()) {
     if (journal.dataSteps[index]?.done) continue;
     run.signal.throwIfAborted();
-    run.progress({ phase: `${step.operation.op === 'resize' ? 'grow' : step.operation.op === 'format' ? 'format' : 'label'} ${step.partition.number}`, done: progressBase + index, total });
+    run.progress({ phase: `${{ resize: 'grow', copy: 'new filesystem id for', format: 'format', 'set-label': 'label' }[step.operation.op]} ${step.partition.number}`, done: progressBase + index, total });
     await withPartitionDevice(context.disk, context.isBlockDevice, context.geometry, step.partition, async (device) => {
       if (step.operation.op === 'resize') {
         await growPartitionFilesystem(device, step.partition.number, run);
+        return;
+      }
+      if (step.operation.op === 'copy') {
+        await giveNewFilesystemId(device, step.partition.number, run);
         return;
       }
       if (step.operation.op === 'format') {

@@ -67,6 +67,10 @@ export const queueCommands = (services: PartServices) => ({
     const uuids = table === 'gpt' ? Object.fromEntries((before?.partitions ?? []).map((p) => [String(p.number), randomGuid()])) : undefined;
     return { op: 'convert-table', table, diskId: table === 'gpt' ? randomGuid() : `0x${randomBytes(4).toString('hex')}`, ...(uuids ? { uuids } : {}), ...(args.options['drop-names'] === true ? { dropNames: true } : {}) };
   }),
+  copy: (args: CommandArgs) => queue(services, args, (geometry, before) => ({
+    op: 'copy', number: partitionNumber(args, 1), startLba: parseSectors(str(args, 'start') ?? positional(args, 2, 'where the copy starts (--start S)'), geometry.sectorSize, 'start'),
+    ...(before?.table === 'gpt' ? { uuid: randomGuid() } : {}),
+  })),
   resize: (args: CommandArgs) => queue(services, args, (geometry) => ({ op: 'resize', number: partitionNumber(args, 1), sizeSectors: parseSectors(positional(args, 2, 'the new size (like 512MiB or 1048576s)'), geometry.sectorSize, 'size') })),
   set: (args: CommandArgs) => queue(services, args, () => {
     const number = partitionNumber(args, 1);
