@@ -66,9 +66,21 @@ async function hotBackup(ctx: PluginContext, args: CommandArgs, run: RunContext)
 
 const HOT_BACKUP = 'shadowdisk.hot-processing.backup';
 
+/** `image backup --vss <volume>... <folder>`: the volumes imaged from one shadow-copy set; the vss plugin does the work. */
+async function shadowSetBackup(ctx: PluginContext, args: CommandArgs, run: RunContext): Promise<CommandResult> {
+  if (!ctx.commands.list().some((c) => c.id === VSS_BACKUP)) throw new ShadowError('NOT_FOUND', 'image backup --vss needs the vss plugin, which is not loaded');
+  const { vss, ...options } = args.options;
+  // `--vss /mnt/a /mnt/b DIR`: the command line reads the first volume as the option's value.
+  const positionals = typeof vss === 'string' ? [vss, ...args.positionals] : args.positionals;
+  return ctx.commands.executeCommand(VSS_BACKUP, { positionals, options }, run);
+}
+
+const VSS_BACKUP = 'shadowdisk.vss.backup';
+
 export const imageCommands = (ctx: PluginContext) => ({
   async backup(args: CommandArgs, run: RunContext): Promise<CommandResult> {
     if (args.options['hot'] === true) return hotBackup(ctx, args, run);
+    if (args.options['vss'] !== undefined && args.options['vss'] !== false) return shadowSetBackup(ctx, args, run);
     const sourcePath = positional(args, 0, 'the source disk, partition or image file');
     refuseIncompleteSource(restoreJournals(ctx), sourcePath, 'back up');
     const output = positional(args, 1, "the image file to write ('-' for standard output)");

@@ -1,4 +1,4 @@
-// `shadow backup <folder> <volume>...`: a shadow set imaged whole with the imaging engine (the backup plugin's
+// `shadow backup <volume>... <folder>` (and `image backup --vss`): a shadow set imaged whole with the imaging engine (the backup plugin's
 // `image backup` of each snapshot device) before the writers hear backup-complete, the writers' files (backup_label)
 // beside the images, then the set is deleted (kept with --keep). Restore each image with `image restore`.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -19,8 +19,9 @@ function imageNameOf(index: number, volume: string): string {
 }
 
 export async function shadowBackup(ctx: PluginContext, sets: ShadowSets, args: CommandArgs, run: RunContext): Promise<CommandResult> {
-  const [folderArg, ...names] = args.positionals;
-  if (folderArg === undefined || names.length === 0) throw new ShadowError('INVALID_ARGUMENT', 'Usage: shadow backup <folder> <volume>... (the images go into the folder)');
+  const names = args.positionals.slice(0, -1);
+  const folderArg = args.positionals.at(-1);
+  if (folderArg === undefined || names.length === 0) throw new ShadowError('INVALID_ARGUMENT', 'Usage: shadow backup <volume>... <folder> (the images go into the folder, last)');
   const folder = resolve(folderArg);
   if (existsSync(folder) && readdirSync(folder).length > 0) throw new ShadowError('TARGET_BUSY', `The backup folder '${folder}' is not empty; choose a new or empty folder`);
   const { coordinator, planned } = await prepareSet(ctx, sets, names, args, run);

@@ -50,7 +50,7 @@ describe('PostgreSQL writer', () => {
       for (let round = 0; round < ROUNDS; round++) {
         const before = Number(await cluster.query('SELECT count(*) FROM pgbench_history'));
         const folder = join(scratch.path, `backup-${round}`);
-        const backup = (await vss.command('backup', [folder, a.mountpoint, b.mountpoint], { writer: `postgresql:host=${cluster.socketDir},port=${cluster.port}` })) as {
+        const backup = (await vss.command('backup', [a.mountpoint, b.mountpoint, folder], { writer: `postgresql:host=${cluster.socketDir},port=${cluster.port}` })) as {
           set: string; kept: boolean; images: { image: string }[]; writers: { id: string; files: string[]; components: { name: string }[] }[]; timings: { flushAndHoldMs: number; writersFreezeMs: number };
         };
         const after = Number(await cluster.query('SELECT count(*) FROM pgbench_history'));

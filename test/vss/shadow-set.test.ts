@@ -1,10 +1,13 @@
 // Shadow sets on real volumes: ext4 on loop devices whose image files lie on an XFS pool (the reflink provider), under
 // a process that writes paired records across both volumes; judged by mounting the snapshots and reading the records.
 import { statSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loopStatus } from '../../native/index.js';
-import { run } from '../helpers/index.js';
+import { captureIo } from '../../core/node/cli/capture-io.js';
+import { main } from '../../core/node/cli/main.js';
+import { run, tempDir } from '../helpers/index.js';
 import { pairedWriter, readRecords } from './paired-writer.js';
 import { pool, vssHost } from './vss-host.js';
 
@@ -60,6 +63,38 @@ describe('shadow sets', () => {
     expect(() => statSync(clone)).toThrow();
     expect(((await vss.command('list')) as { sets: unknown[] }).sets).toEqual([]);
   }, 60_000);
+});
+
+describe('image backup --vss', () => {
+  it('images two volumes from one shadow set from the command line, with the set deleted afterwards', async () => {
+    await using p = await pool();
+    await using vss = await vssHost();
+    await using out = await tempDir('shadowdisk-vss-images-');
+    const a = await p.volume('a', 64 * MiB, 'ext4');
+    const b = await p.volume('b', 64 * MiB, 'ext4');
+    await run('sh', ['-c', `echo alpha > ${a.mountpoint}/note && echo beta > ${b.mountpoint}/note`]);
+    const folder = join(out.path, 'set');
+    const io = captureIo();
+    const previousHome = process.env['SHADOWDISK_HOME'];
+    process.env['SHADOWDISK_HOME'] = vss.stateDir;
+    try {
+      expect(await main(['image', 'backup', '--vss', a.mountpoint, b.device, folder, '--json'], io), io.err()).toBe(0);
+    } finally {
+      if (previousHome === undefined) delete process.env['SHADOWDISK_HOME'];
+      else process.env['SHADOWDISK_HOME'] = previousHome;
+    }
+    const result = JSON.parse(io.out()) as { images: { volume: string; image: string }[]; kept: boolean };
+    expect(result.images.map((i) => i.volume)).toEqual([a.mountpoint, b.device]);
+    for (const [index, expected] of ['alpha\n', 'beta\n'].entries()) {
+      const image = result.images[index]!.image;
+      await vss.host.executeCommand('shadowdisk.backup.image-verify', { positionals: [image] });
+      const dest = join(out.path, `extracted-${index}`);
+      await mkdir(dest);
+      await vss.host.executeCommand('shadowdisk.backup.image-extract', { positionals: [image, '/note', dest] });
+      expect(await readFile(join(dest, 'note'), 'utf8')).toBe(expected);
+    }
+    expect(((await vss.command('list')) as { sets: unknown[] }).sets).toEqual([]);
+  }, 90_000);
 });
 
 function percentile(values: readonly number[], p: number): number {
