@@ -3,6 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { createHost, type ShadowdiskHost } from '../../core/node/index.js';
+import { captureIo } from '../../core/node/cli/capture-io.js';
+import { main } from '../../core/node/cli/main.js';
 import { isShadowError } from '../../sdk/index.js';
 import { loopDevice, run, sparseImage, tempStateDir } from '../helpers/index.js';
 import { filesystemWithFiles, judgeFilesystem } from './move-fixtures.js';
@@ -121,6 +123,39 @@ describe('part copy', () => {
         }
         expect(await uuidOf(image.path, c.toMiB), `${c.fs} copy has a new id`).not.toBe(await uuidOf(image.path, c.fromMiB));
       }
+    }
+  });
+});
+
+describe('move progress', () => {
+  it('reports the move through the job model at least once a second, with a rate and an ETA (CLI --json)', { timeout: 60_000 }, async () => {
+    await using state = await tempStateDir();
+    const previousHome = process.env['SHADOWDISK_HOME'];
+    process.env['SHADOWDISK_HOME'] = state.path;
+    try {
+      await using image = await sparseImage(700 * MiB);
+      await run('sfdisk', ['--quiet', image.path], { input: 'label: gpt\nstart=1MiB,size=320MiB,type=L\n' });
+      // Written blocks (not holes), so the copy reads and writes the medium.
+      await run('dd', ['if=/dev/zero', `of=${image.path}`, 'bs=1M', 'seek=1', 'count=320', 'conv=notrunc', 'status=none']);
+      await using disk = await loopDevice(image.path, { directIo: true });
+      const cli = async (...argv: string[]) => {
+        const io = captureIo();
+        const code = await main(argv, io);
+        return { code, err: io.err() };
+      };
+      expect((await cli('part', 'move', disk.path, '1', '--start', '360MiB', '--json')).code).toBe(0);
+      const started = Date.now();
+      const applied = await cli('part', 'apply', disk.path, '--yes', '--json');
+      const elapsed = Date.now() - started;
+      expect(applied.code).toBe(0);
+      const events = applied.err.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; phase?: string; done?: number; total?: number; bytesPerSec?: number; etaSec?: number | null })
+        .filter((e) => e.type === 'progress' && e.phase === 'move partition 1');
+      expect(events.length, `${elapsed} ms of apply`).toBeGreaterThanOrEqual(Math.floor(elapsed / 1000));
+      expect(events.at(-1)).toMatchObject({ done: 320 * MiB, total: 320 * MiB });
+      expect(events.some((e) => (e.bytesPerSec ?? 0) > 0 && typeof e.etaSec === 'number')).toBe(true);
+    } finally {
+      if (previousHome === undefined) delete process.env['SHADOWDISK_HOME'];
+      else process.env['SHADOWDISK_HOME'] = previousHome;
     }
   });
 });

@@ -77,7 +77,8 @@ export async function runMove(start: MoveProgress, ctx: MoveContext): Promise<Mo
       if (chunk.saveFirst) writeSaveFile(ctx.saveFile, data);
       progress = { ...progress, current: { index, srcSha256, saved: chunk.saveFirst } };
       ctx.persist(progress);
-      progress = await writeStep(progress, chunk, data, ctx);
+      // Progress as the step's pieces land, so a slow disk still reports well within a second.
+      progress = await writeStep(progress, chunk, data, ctx, (bytes) => report(index * progress.stepBytes + bytes));
       report((index + 1) * progress.stepBytes);
     }
   } finally {
@@ -120,8 +121,8 @@ function giveBuffer(buffer: Buffer): void {
   if (spareBuffers.length < 2) spareBuffers.push(buffer);
 }
 
-async function writeStep(progress: MoveProgress, chunk: MoveChunk, data: Buffer, ctx: MoveContext): Promise<MoveProgress> {
-  await ctx.io.write(data, chunk.dstBytes);
+async function writeStep(progress: MoveProgress, chunk: MoveChunk, data: Buffer, ctx: MoveContext, written?: (bytes: number) => void): Promise<MoveProgress> {
+  await ctx.io.write(data, chunk.dstBytes, written);
   await ctx.io.flush();
   const next: MoveProgress = { ...progress, doneChunks: chunk.index + 1, lastDone: { index: chunk.index, dstSha256: progress.current!.srcSha256 } };
   delete next.current;

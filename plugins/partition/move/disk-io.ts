@@ -15,7 +15,7 @@ export interface DiskIo extends AsyncDisposable {
   readonly alignment: number;
   /** `inOrder(n)` is called whenever the first n bytes are all in (for hashing while the rest arrives). */
   read(buf: Buffer, offsetBytes: number, inOrder?: (bytes: number) => void): Promise<void>;
-  write(buf: Buffer, offsetBytes: number): Promise<void>;
+  write(buf: Buffer, offsetBytes: number, inOrder?: (bytes: number) => void): Promise<void>;
   flush(): Promise<void>;
 }
 
