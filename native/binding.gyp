@@ -40,7 +40,8 @@
         "src/hotcore/control.cc",
         "src/hotcore/cbt_file.cc",
         "src/hotcore/async_io.cc",
-        "src/hotcore/ring.cc"
+        "src/hotcore/ring.cc",
+        "src/hotcore/watchdog.cc"
       ],
       "include_dirs": ["/usr/include/fuse3"],
       "libraries": ["-lfuse3", "-luring", "-lpthread"],

@@ -18,6 +18,8 @@ export interface EngineLaunch {
   diffLimitBytes?: number;
   /** 'auto' (default): FUSE over io_uring where the kernel offers it, else /dev/fuse; 'dev-fuse' forces the latter. */
   transport?: EngineTransport;
+  /** Seconds without progress (while requests wait) after which the engine's watchdog aborts it; 0: no watchdog. */
+  watchdogSec?: number;
   readyTimeoutMs?: number;
 }
 
@@ -30,6 +32,12 @@ export interface StartedEngine {
   status: EngineStatus;
 }
 
+/**
+ * A stalled engine (stopped, or stuck with requests waiting) is aborted after this long, so writers get EIO as after a
+ * kill instead of waiting forever in D state. Generous: one request waits in the engine at most for the disk.
+ */
+export const DEFAULT_WATCHDOG_SEC = 60;
+
 export async function startEngine(launch: EngineLaunch): Promise<StartedEngine> {
   const mountDir = join(launch.engineDir, 'mnt');
   const controlPath = launch.controlPath;
@@ -39,6 +47,7 @@ export async function startEngine(launch: EngineLaunch): Promise<StartedEngine> 
   const args = ['--origin', launch.origin, '--mount', mountDir, '--diff-dir', launch.diffDir, '--control', controlPath];
   if (launch.diffLimitBytes !== undefined) args.push('--diff-limit-bytes', String(launch.diffLimitBytes));
   if (launch.transport !== undefined) args.push('--transport', launch.transport);
+  args.push('--watchdog', String(launch.watchdogSec ?? DEFAULT_WATCHDOG_SEC));
   mkdirSync(dirname(launch.changedBlocksFile), { recursive: true, mode: 0o700 });
   args.push('--cbt-file', launch.changedBlocksFile);
   const log = openSync(logPath, 'a', 0o600);

@@ -60,6 +60,14 @@ function diffLimit(args: CommandArgs): number | undefined {
   return mib * 1024 * 1024;
 }
 
+function watchdogOf(args: CommandArgs): number | undefined {
+  const value = args.options['watchdog'];
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 86400) throw new ShadowError('INVALID_ARGUMENT', `--watchdog must be a whole number of seconds from 0 (none) to 86400, got '${String(value)}'`);
+  return seconds;
+}
+
 function transportOf(args: CommandArgs): EngineTransport | undefined {
   const value = args.options['transport'];
   if (value === undefined) return undefined;
@@ -70,7 +78,7 @@ function transportOf(args: CommandArgs): EngineTransport | undefined {
 /** The `hot attach` options a boot unit repeats. */
 function repeatedOptions(args: CommandArgs, diffDir: string): string[] {
   const out = ['--diff-dir', diffDir];
-  for (const name of ['diff-limit-mib', 'transport'] as const) if (args.options[name] !== undefined) out.push(`--${name}`, String(args.options[name]));
+  for (const name of ['diff-limit-mib', 'transport', 'watchdog'] as const) if (args.options[name] !== undefined) out.push(`--${name}`, String(args.options[name]));
   return out;
 }
 
@@ -90,7 +98,11 @@ export async function attach(ctx: PluginContext, attachments: Attachments, args:
   mkdirSync(engineDir, { recursive: true, mode: 0o700 });
   const limit = diffLimit(args);
   const transport = transportOf(args);
-  const engine = await startEngine({ origin, engineDir, controlPath: attachments.controlPathFor(engineDir), changedBlocksFile: attachments.changedBlocksFileFor(origin), diffDir, ...(limit !== undefined ? { diffLimitBytes: limit } : {}), ...(transport !== undefined ? { transport } : {}) });
+  const watchdogSec = watchdogOf(args);
+  const engine = await startEngine({
+    origin, engineDir, controlPath: attachments.controlPathFor(engineDir), changedBlocksFile: attachments.changedBlocksFileFor(origin), diffDir,
+    ...(limit !== undefined ? { diffLimitBytes: limit } : {}), ...(transport !== undefined ? { transport } : {}), ...(watchdogSec !== undefined ? { watchdogSec } : {}),
+  });
   let device: string;
   try {
     device = attachLoop(`${engine.mountDir}/volume`, { directIo: true });

@@ -1,12 +1,13 @@
 // kill -9 of the engine: I/O to the attached device fails at once (EIO) instead of waiting forever, detach still
 // works, and a re-attach serves what was written before the kill.
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { allocAligned, DirectFile } from '../../native/index.js';
 import { sparseImage } from '../helpers/index.js';
 import { hotAttach, hotHost } from './hot-volume.js';
 import { BLOCK, readStamp, stampBlock } from './sector-stamp.js';
 
-const DEADLINE_MS = 5000;
+const DEADLINE_MS = 8000;
 
 function withinDeadline<T>(what: string, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -41,5 +42,36 @@ describe('engine killed', () => {
     const seqs = new Set<number>();
     for (let b = 0; b < blocks; b++) seqs.add(readStamp(back.subarray(b * BLOCK, (b + 1) * BLOCK), b));
     expect([...seqs]).toEqual([7]);
+  });
+
+  it.each(['auto', 'dev-fuse'] as const)('aborts a stopped engine after --watchdog seconds: I/O fails with EIO instead of waiting forever, and the volume re-attaches (%s)', async (transport) => {
+    await using hot = await hotHost();
+    await using image = await sparseImage(1024 * BLOCK, { dir: hot.scratch });
+    const block = allocAligned(BLOCK);
+    stampBlock(block, 0, 3);
+    {
+      await using volume = await hotAttach(hot, image.path, { watchdog: '2', transport });
+      using file = DirectFile.open(volume.device, 'r+');
+      await file.write(block, 0n);
+      process.kill(volume.attachment.pid, 'SIGSTOP');
+      try {
+        const started = Date.now();
+        await withinDeadline('a write to a stopped engine', expect(file.write(block, BigInt(BLOCK))).rejects.toMatchObject({ code: 'EIO' }));
+        expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+      } finally {
+        // If the watchdog failed, this lets the write finish (and the test fail) instead of hanging the run.
+        try {
+          process.kill(volume.attachment.pid, 'SIGCONT');
+        } catch {
+          // already gone: the watchdog killed it
+        }
+      }
+      expect(await readFile(volume.attachment.logPath, 'utf8')).toMatch(/watchdog: engine \d+ gave no sign of progress for 2 s; aborted its FUSE connection \d+ and killed it/);
+    }
+    await using again = await hotAttach(hot, image.path);
+    using file = DirectFile.open(again.device, 'r');
+    const back = allocAligned(BLOCK);
+    await file.read(back, 0n);
+    expect(readStamp(back, 0)).toBe(3);
   });
 });

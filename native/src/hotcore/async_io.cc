@@ -197,6 +197,7 @@ void AsyncIo::Complete(IoOp* op, int res) {
   else if (res < 0) rc = res;
   if (rc == -EINVAL || rc == -EAGAIN || rc == -EOPNOTSUPP) rc = SyncFallback(op);
   Engine& engine = TheEngine();
+  if (op->kind != IoOp::kDiffWrite) engine.requestsCompleted.fetch_add(1, std::memory_order_relaxed);
   switch (op->kind) {
     case IoOp::kOriginRead:
       if (rc == 0) fuse_reply_buf(op->req, op->buffer, op->length);
@@ -226,6 +227,7 @@ bool AsyncUsable(const Origin& origin, uint64_t offset, size_t length) {
 
 void AsyncOriginRead(fuse_req_t req, size_t length, uint64_t offset) {
   const Origin& origin = TheEngine().origin;
+  TheEngine().requestsStarted.fetch_add(1, std::memory_order_relaxed);
   IoOp* op = new IoOp{IoOp::kOriginRead};
   op->req = req;
   op->buffer = Io().Take(length, op->bufferClass);
@@ -242,6 +244,7 @@ void GiveIoBuffer(char* buffer, size_t cls) { Io().Give(buffer, cls); }
 
 void AsyncOriginWrite(fuse_req_t req, char* buffer, size_t cls, size_t length, uint64_t offset) {
   const Origin& origin = TheEngine().origin;
+  TheEngine().requestsStarted.fetch_add(1, std::memory_order_relaxed);
   IoOp* op = new IoOp{IoOp::kOriginWrite};
   op->req = req;
   op->buffer = buffer;

@@ -198,7 +198,12 @@ struct Engine {
   bool ioFlusher = false;
   bool memoryLocked = false;
   std::atomic<bool> stopping{false};
-  std::atomic<bool> shutdownAnswered{false};  // main waits for it, so the shutdown reply is not cut off by exit
+  std::atomic<bool> shutdownAnswered{false};
+  // Progress for the watchdog: requests taken and answered (ring requests, and /dev/fuse reads and writes).
+  std::atomic<uint64_t> requestsStarted{0};
+  std::atomic<uint64_t> requestsCompleted{0};
+  std::atomic<int> watchdogFd{-1};  // the heartbeat pipe to the watchdog process
+  pid_t watchdogPid = -1;  // main waits for it, so the shutdown reply is not cut off by exit
 };
 
 Engine& TheEngine();
@@ -275,6 +280,10 @@ void PreserveAndMark(Engine& engine, uint64_t offset, uint64_t length);
 // Discard / write-zeroes / plain allocation on the volume; 0 or a positive errno. `cutHeld`: the caller holds
 // switchLock shared already.
 int VolumeFallocate(int mode, int64_t offset, int64_t length, bool cutHeld);
+
+// watchdog.cc: a child process that aborts the FUSE connection when the engine makes no progress for `seconds`.
+int StartWatchdog(Engine& engine, unsigned seconds, std::string& error);
+void StopWatchdog(Engine& engine);
 
 // ring.cc: FUSE over io_uring
 void EnableKernelRings();

@@ -1,7 +1,7 @@
 // hotcore: serves a block device or image file as `volume` in a FUSE directory, intercepting every write for the
 // changed-block map and copy-before-write snapshots. Started detached by `shadowdisk hot attach`; controlled over a
 // Unix socket. Usage: hotcore --origin PATH --mount DIR --diff-dir DIR --control SOCKET [--diff-limit-bytes N]
-// [--cbt-file PATH] [--threads N] [--transport auto|dev-fuse]
+// [--cbt-file PATH] [--threads N] [--transport auto|dev-fuse] [--watchdog SEC]
 #include <errno.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -30,13 +30,14 @@ Engine& TheEngine() {
 using namespace hotcore;
 
 static int Usage(const char* why) {
-  fprintf(stderr, "hotcore: %s\nusage: hotcore --origin PATH --mount DIR --diff-dir DIR --control SOCKET [--diff-limit-bytes N] [--cbt-file PATH] [--threads N] [--transport auto|dev-fuse]\n", why);
+  fprintf(stderr, "hotcore: %s\nusage: hotcore --origin PATH --mount DIR --diff-dir DIR --control SOCKET [--diff-limit-bytes N] [--cbt-file PATH] [--threads N] [--transport auto|dev-fuse] [--watchdog SEC]\n", why);
   return 2;
 }
 
 int main(int argc, char** argv) {
   Engine& engine = TheEngine();
   unsigned threads = 4;
+  unsigned watchdogSec = 0;
   bool rings = true;  // FUSE over io_uring where the kernel offers it; --transport dev-fuse keeps to libfuse's threads
   for (int i = 1; i < argc; i++) {
     std::string flag = argv[i];
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
     else if (flag == "--diff-limit-bytes") engine.diffLimitBytes = std::strtoull(value.c_str(), nullptr, 10);
     else if (flag == "--cbt-file") engine.cbtPath = value;
     else if (flag == "--threads") threads = static_cast<unsigned>(std::strtoul(value.c_str(), nullptr, 10));
+    else if (flag == "--watchdog") watchdogSec = static_cast<unsigned>(std::strtoul(value.c_str(), nullptr, 10));
     else if (flag == "--transport" && (value == "auto" || value == "dev-fuse")) rings = value == "auto";
     else return Usage(("unknown option " + flag).c_str());
   }
@@ -81,6 +83,8 @@ int main(int argc, char** argv) {
   if (fuse_session_mount(engine.session, engine.mountDir.c_str()) != 0) {
     return Log("cannot mount the FUSE directory '%s' (is /dev/fuse there?)", engine.mountDir.c_str()), 1;
   }
+  // Before any thread exists: the watchdog is a forked process.
+  if (watchdogSec > 0 && StartWatchdog(engine, watchdogSec, error) != 0) Log("%s; running without a watchdog", error.c_str());
   if (rings && PrepareRings(engine.session, kMaxIoBytes) != 0) Log("cannot hook libfuse's I/O; serving /dev/fuse only");
   if (StartControl(engine, error) != 0) {
     fuse_session_unmount(engine.session);
@@ -99,6 +103,7 @@ int main(int argc, char** argv) {
   int rc = fuse_session_loop_mt(engine.session, config);
   fuse_loop_cfg_destroy(config);
   StopRings();
+  StopWatchdog(engine);
   StopAsyncIo();  // answers (or fails, once unmounted) every request still in flight before the session goes
   if (!engine.stopping.load()) fuse_session_unmount(engine.session);
   fuse_remove_signal_handlers(engine.session);

@@ -223,6 +223,7 @@ void PrepCommand(Queue& q, Entry& e, uint32_t cmd) {
 
 // Answers the entry's request (error: 0 or -errno) with `bytes` of payload, and asks for the next one.
 void Reply(Entry& e, int error, size_t bytes) {
+  TheEngine().requestsCompleted.fetch_add(1, std::memory_order_relaxed);
   fuse_out_header* out = reinterpret_cast<fuse_out_header*>(e.header->inOut);
   out->len = static_cast<uint32_t>(sizeof(fuse_out_header) + (error == 0 ? bytes : 0));
   out->error = error;
@@ -384,6 +385,7 @@ void ServeFallocate(Entry& e) {
 void Serve(Entry& e) {
   const fuse_in_header* in = reinterpret_cast<const fuse_in_header*>(e.header->inOut);
   Engine& engine = TheEngine();
+  engine.requestsStarted.fetch_add(1, std::memory_order_relaxed);
   e.opcode = in->opcode;
   e.unique = in->unique;
   e.done = 0;
