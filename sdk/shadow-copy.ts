@@ -72,6 +72,9 @@ export interface ExposedSnapshot {
   path?: string;
   /** A device that mounts read-only with no options, when `device` itself needs some (XFS: a log-recovered copy). */
   mountDevice?: string;
+  /** The files behind `device` and `mountDevice` when they are loop devices: a loop device gone (a reboot) is re-exposed. */
+  deviceFile?: string;
+  mountDeviceFile?: string;
   /** Provider-specific fields needed to release the exposure. */
   readonly [key: string]: unknown;
 }

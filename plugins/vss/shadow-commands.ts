@@ -1,12 +1,13 @@
 // `shadow create|list|mount|unmount|delete`: shadow-copy sets from the command line.
 import { mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CommandArgs, CommandResult, PluginContext, RunContext } from '../../sdk/index.js';
+import type { CommandArgs, CommandResult, ExposedSnapshot, PluginContext, RunContext } from '../../sdk/index.js';
 import { renderTable, ShadowError } from '../../sdk/index.js';
 import { runTool } from '../../sdk/node.js';
 import { ShadowCoordinator, type PlannedVolume } from './coordinator.js';
 import { planVolumes, resolveWriters } from './set-planning.js';
 import { ShadowSets, type ShadowSetRecord, type ShadowSetVolume } from './shadow-sets.js';
+import { loopBacks } from './providers/loop-exposure.js';
 import { resolveVolume } from './volumes.js';
 
 export function stringOption(args: CommandArgs, name: string): string | undefined {
@@ -78,18 +79,30 @@ export function shadowCommands(ctx: PluginContext) {
     return found;
   }
 
+  /** The volume's exposure, made again when its loop devices are gone (after a reboot the clones stay, the devices do not). */
+  async function exposedNow(record: ShadowSetRecord, volume: ShadowSetVolume): Promise<ExposedSnapshot> {
+    const exposed = volume.exposed ?? {};
+    const gone = (device: string | undefined, file: string | undefined) => device !== undefined && file !== undefined && !loopBacks(device, file);
+    if (!gone(exposed.device, exposed.deviceFile) && !gone(exposed.mountDevice, exposed.mountDeviceFile)) return exposed;
+    const provider = await ctx.providers.get('snapshotProviders', volume.provider);
+    volume.exposed = await provider.expose(volume.snapshot, { name: volume.name, device: volume.device, mountpoint: volume.mountpoint, fsType: volume.fsType });
+    sets.save(record);
+    return volume.exposed;
+  }
+
   async function mount(args: CommandArgs): Promise<CommandResult> {
     const record = sets.get(args.positionals[0] ?? '');
     if (record.state !== 'complete') throw new ShadowError('INVALID_ARGUMENT', `Set ${record.id} is ${record.state}: it was interrupted; delete it`);
     const mounted: { volume: string; mountpoint: string }[] = [];
-    for (const volume of selected(record, args.positionals[1])) {
+    const chosen = selected(record, args.positionals[1]);
+    const base = stringOption(args, 'target') ?? join(ctx.storagePath, 'mounts', record.id);
+    for (const volume of chosen) {
       if (volume.mountedOn !== undefined) continue;
-      const index = record.volumes.indexOf(volume);
-      const target = stringOption(args, 'target') !== undefined && record.volumes.length === 1 ? stringOption(args, 'target')! : join(ctx.storagePath, 'mounts', record.id, String(index));
+      const target = stringOption(args, 'target') !== undefined && chosen.length === 1 ? base : join(base, String(record.volumes.indexOf(volume)));
       mkdirSync(target, { recursive: true });
-      const exposed = volume.exposed;
-      if (exposed?.path !== undefined) await runTool('mount', ['--bind', '-o', 'ro', exposed.path, target]);
-      else if (exposed?.device !== undefined) await runTool('mount', ['-o', 'ro', exposed.mountDevice ?? exposed.device, target]);
+      const exposed = await exposedNow(record, volume);
+      if (exposed.path !== undefined) await runTool('mount', ['--bind', '-o', 'ro', exposed.path, target]);
+      else if (exposed.device !== undefined) await runTool('mount', ['-o', 'ro', exposed.mountDevice ?? exposed.device, target]);
       else throw new ShadowError('NOT_FOUND', `The snapshot of ${volume.name} in set ${record.id} is not exposed`);
       volume.mountedOn = target;
       sets.save(record);

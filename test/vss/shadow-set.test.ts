@@ -4,7 +4,7 @@ import { statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loopStatus } from '../../native/index.js';
+import { detachLoop, loopStatus } from '../../native/index.js';
 import { captureIo } from '../../core/node/cli/capture-io.js';
 import { main } from '../../core/node/cli/main.js';
 import { run, tempDir } from '../helpers/index.js';
@@ -42,7 +42,7 @@ describe('shadow sets', () => {
     console.log(`${SETS} sets, ${written} pairs written, ${tornPairs} cuts between A and B of a pair, flush-and-hold p50 ${percentile(holds, 50)} ms p99 ${percentile(holds, 99)} ms`);
   }, 60_000 + SETS * 3000);
 
-  it('exposes each snapshot as a read-only loop device on a clone of the image, judged clean by e2fsck, and deletes it without leftovers', async () => {
+  it('exposes each snapshot as a read-only loop device on a clone of the image, judged clean by e2fsck, exposes it again when the device is gone, and deletes it without leftovers', async () => {
     await using p = await pool();
     await using vss = await vssHost();
     const a = await p.volume('a', 64 * MiB, 'ext4');
@@ -55,11 +55,16 @@ describe('shadow sets', () => {
     await run('e2fsck', ['-fn', device]);
     const listed = (await vss.command('list')) as { sets: { id: string; state: string }[] };
     expect(listed.sets).toEqual([expect.objectContaining({ id: set.id, state: 'complete' })]);
+    // As after a reboot: the loop device is gone, the clone stays; mount exposes it again.
+    detachLoop(device);
     await vss.command('mount', [set.id]);
+    const again = ((await vss.command('list')) as { sets: { volumes: { exposed: { device: string }; mountedOn: string }[] }[] }).sets[0]!.volumes[0]!;
+    expect(loopStatus(again.exposed.device)).toMatchObject({ backingFile: clone, readOnly: true });
+    expect(statSync(join(again.mountedOn, 'data')).size).toBe(3_000_000);
     await expect(vss.command('delete', [set.id])).rejects.toMatchObject({ code: 'TARGET_BUSY' });
     await vss.command('unmount', [set.id]);
     await vss.command('delete', [set.id]);
-    expect(() => loopStatus(device)).toThrow();
+    expect(() => loopStatus(again.exposed.device)).toThrow();
     expect(() => statSync(clone)).toThrow();
     expect(((await vss.command('list')) as { sets: unknown[] }).sets).toEqual([]);
   }, 60_000);

@@ -44,8 +44,9 @@ export function hotcoreProvider(stateDir: string): SnapshotProvider {
       const device = attachReadOnly(snapshot.snapshotFile, undefined, true);
       const attachment = attachments.byOrigin(snapshot.origin);
       if (attachment !== undefined) attachments.save({ ...attachment, snapshot: { id: snapshot.engineSnapshotId ?? 0, device, createdAt: new Date().toISOString() } });
-      if (volume.fsType !== 'xfs') return { device };
-      return { device, mountDevice: await mountableXfsCopy(snapshot.snapshotFile, undefined, snapshot.recoveredPath) };
+      if (volume.fsType !== 'xfs') return { device, deviceFile: snapshot.snapshotFile };
+      const mountDevice = await mountableXfsCopy(snapshot.snapshotFile, undefined, snapshot.recoveredPath);
+      return { device, deviceFile: snapshot.snapshotFile, mountDevice, mountDeviceFile: snapshot.recoveredPath };
     },
 
     async remove(planned, exposed: ExposedSnapshot | undefined) {

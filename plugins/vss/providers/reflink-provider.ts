@@ -73,9 +73,10 @@ export const reflinkProvider: SnapshotProvider = {
   async expose(planned, volume) {
     const snapshot = planned as ReflinkSnapshot;
     const device = attachReadOnly(snapshot.clonePath, snapshot.geometry);
-    if (volume.fsType !== 'xfs') return { device };
+    if (volume.fsType !== 'xfs') return { device, deviceFile: snapshot.clonePath };
     try {
-      return { device, mountDevice: await mountableXfsCopy(snapshot.clonePath, snapshot.geometry, snapshot.recoveredPath) };
+      const mountDevice = await mountableXfsCopy(snapshot.clonePath, snapshot.geometry, snapshot.recoveredPath);
+      return { device, deviceFile: snapshot.clonePath, mountDevice, mountDeviceFile: snapshot.recoveredPath };
     } catch (error) {
       releaseLoop(device, snapshot.clonePath);
       throw error;
