@@ -4,6 +4,7 @@ import type { PluginContext } from '../../sdk/index.js';
 import { btrfsProvider } from './providers/btrfs-provider.js';
 import { hotcoreProvider } from './providers/hotcore-provider.js';
 import { reflinkProvider } from './providers/reflink-provider.js';
+import { shadowChangedBlocks } from './changed-blocks-command.js';
 import { shadowBackup } from './shadow-backup-command.js';
 import { shadowCommands } from './shadow-commands.js';
 
@@ -18,6 +19,7 @@ export function activate(ctx: PluginContext): void {
   ctx.commands.registerCommand('shadowdisk.vss.unmount', shadow.unmount);
   ctx.commands.registerCommand('shadowdisk.vss.delete', shadow.remove);
   ctx.commands.registerCommand('shadowdisk.vss.backup', (args, run) => shadowBackup(ctx, shadow.sets, args, run));
+  ctx.commands.registerCommand('shadowdisk.vss.changed-blocks', (args) => shadowChangedBlocks(shadow.sets, args));
 }
 
 export { ShadowCoordinator, type CoordinatorHooks, type ShadowSetRun } from './coordinator.js';
