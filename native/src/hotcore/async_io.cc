@@ -225,16 +225,30 @@ bool AsyncUsable(const Origin& origin, uint64_t offset, size_t length) {
   return Io().started() && (origin.directFd < 0 || (offset % origin.directAlign == 0 && length % origin.directAlign == 0));
 }
 
-void AsyncOriginRead(fuse_req_t req, size_t length, uint64_t offset) {
-  const Origin& origin = TheEngine().origin;
-  TheEngine().requestsStarted.fetch_add(1, std::memory_order_relaxed);
-  IoOp* op = new IoOp{IoOp::kOriginRead};
-  op->req = req;
-  op->buffer = Io().Take(length, op->bufferClass);
-  if (op->buffer == nullptr) return (void)(delete op, fuse_reply_err(req, ENOMEM));
+namespace {
+
+IoOp* NewOp(IoOp::Kind kind, char* buffer, size_t cls, size_t length, uint64_t offset, int fd) {
+  IoOp* op = new IoOp{kind};
+  op->buffer = buffer;
+  op->bufferClass = cls;
   op->length = length;
   op->offset = offset;
-  op->fd = origin.directFd >= 0 ? origin.directFd : origin.bufferedFd;
+  op->fd = fd;
+  return op;
+}
+
+int OriginFd(const Origin& origin) { return origin.directFd >= 0 ? origin.directFd : origin.bufferedFd; }
+
+}  // namespace
+
+void AsyncOriginRead(fuse_req_t req, size_t length, uint64_t offset) {
+  Engine& engine = TheEngine();
+  engine.requestsStarted.fetch_add(1, std::memory_order_relaxed);
+  size_t cls = 0;
+  char* buffer = Io().Take(length, cls);
+  if (buffer == nullptr) return (void)fuse_reply_err(req, ENOMEM);
+  IoOp* op = NewOp(IoOp::kOriginRead, buffer, cls, length, offset, OriginFd(engine.origin));
+  op->req = req;
   Io().Submit(op);
 }
 
@@ -243,25 +257,15 @@ char* TryTakeIoBuffer(size_t length, size_t& cls) { return Io().TryTake(length, 
 void GiveIoBuffer(char* buffer, size_t cls) { Io().Give(buffer, cls); }
 
 void AsyncOriginWrite(fuse_req_t req, char* buffer, size_t cls, size_t length, uint64_t offset) {
-  const Origin& origin = TheEngine().origin;
-  TheEngine().requestsStarted.fetch_add(1, std::memory_order_relaxed);
-  IoOp* op = new IoOp{IoOp::kOriginWrite};
+  Engine& engine = TheEngine();
+  engine.requestsStarted.fetch_add(1, std::memory_order_relaxed);
+  IoOp* op = NewOp(IoOp::kOriginWrite, buffer, cls, length, offset, OriginFd(engine.origin));
   op->req = req;
-  op->buffer = buffer;
-  op->bufferClass = cls;
-  op->length = length;
-  op->offset = offset;
-  op->fd = origin.directFd >= 0 ? origin.directFd : origin.bufferedFd;
   Io().Submit(op);
 }
 
 void AsyncDiffWrite(int fd, char* buffer, size_t cls, size_t length, uint64_t offset, std::function<void(int)> finished) {
-  IoOp* op = new IoOp{IoOp::kDiffWrite};
-  op->buffer = buffer;
-  op->bufferClass = cls;
-  op->length = length;
-  op->offset = offset;
-  op->fd = fd;
+  IoOp* op = NewOp(IoOp::kDiffWrite, buffer, cls, length, offset, fd);
   op->finished = std::move(finished);
   Io().Submit(op);
 }
