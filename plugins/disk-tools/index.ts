@@ -1,7 +1,12 @@
 // The disk-tools plugin: wipe, MBR boot code and surface test, working on disks through the partition plugin's view of them.
 import type { PluginContext } from '../../sdk/index.js';
+import { bootCodeCommands } from './boot-code-commands.js';
 import { wipeCommand } from './wipe-command.js';
 
 export function activate(ctx: PluginContext): void {
   ctx.commands.registerCommand('shadowdisk.disk-tools.wipe', wipeCommand(ctx));
+  const bootCode = bootCodeCommands(ctx);
+  ctx.commands.registerCommand('shadowdisk.disk-tools.boot-code-show', bootCode.show);
+  ctx.commands.registerCommand('shadowdisk.disk-tools.boot-code-install', bootCode.install);
+  ctx.commands.registerCommand('shadowdisk.disk-tools.boot-code-restore', bootCode.restore);
 }
