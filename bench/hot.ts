@@ -2,7 +2,7 @@
 // attached behind the hotcore engine while idle, and attached with an active snapshot (every first write to a block
 // copies it to a diff store on /dev/shm). 4 KiB random writes at QD32 for --runtime seconds (IOPS, p99) and one pass of
 // 1 MiB sequential writes at QD8 over the volume (MiB/s).
-// Run: npm run bench:hot [-- --size-mib 1024 --runtime 10 --rounds 1]
+// Run: npm run bench:hot [-- --size-mib 1024 --runtime 10 --rounds 3]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { createHost } from '../core/node/index.js';
 import { attachLoop, detachLoop } from '../native/index.js';
 
-const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, runtime: { type: 'string', default: '10' }, rounds: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, runtime: { type: 'string', default: '10' }, rounds: { type: 'string', default: '3' } } });
 const MIB = 1024 * 1024;
 const sizeMiB = Number(values['size-mib']);
 const runtimeS = Number(values.runtime);
@@ -33,6 +33,7 @@ const dir = mkdtempSync(join(tmpdir(), 'shadowdisk-bench-hot-'));
 const diffDir = mkdtempSync('/dev/shm/shadowdisk-bench-hot-');
 const image = join(dir, 'volume.img');
 const results: Record<Config, Figures[]> = { baseline: [], idle: [], snapshot: [] };
+let transport = 'unknown';
 const host = await createHost({ stateDir: join(dir, 'state'), logSink: () => undefined });
 try {
   // Written extents, so no run pays for unwritten-extent conversion.
@@ -49,6 +50,8 @@ try {
       detachLoop(plain);
     }
     const attached = ((await hot('attach', image)).data as { device: string }).device;
+    const status = await hot('status');
+    transport = (status.data as { attachments: { engine: { transport?: string } }[] }).attachments[0]?.engine.transport ?? 'unknown';
     try {
       const random = fio(attached, 'randwrite');
       const seq = fio(attached, 'seqwrite');
@@ -65,12 +68,17 @@ try {
       await hot('detach', attached);
     }
   }
-  const mean = (list: Figures[], key: keyof Figures) => list.reduce((s, f) => s + f[key], 0) / list.length;
-  const base = { iops: mean(results.baseline, 'iops'), p99Ms: mean(results.baseline, 'p99Ms'), seqMiBs: mean(results.baseline, 'seqMiBs') };
-  console.log(`fio on a ${sizeMiB} MiB backing file: ${runtimeS} s of 4k random writes, one pass of 1M writes; ${rounds} round(s); diff store on /dev/shm`);
+  // Medians: the disk drifts and other processes come and go; one bad round must not move the figure.
+  const median = (list: Figures[], key: keyof Figures) => {
+    const sorted = list.map((f) => f[key]).sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  const base = { iops: median(results.baseline, 'iops'), p99Ms: median(results.baseline, 'p99Ms'), seqMiBs: median(results.baseline, 'seqMiBs') };
+  console.log(`fio on a ${sizeMiB} MiB backing file: ${runtimeS} s of 4k random writes, one pass of 1M writes; median of ${rounds} round(s); diff store on /dev/shm; engine transport ${transport}`);
   console.log(['config', '4k randwrite IOPS', 'ratio', 'p99 ms', 'ratio', '1M seq MiB/s', 'ratio'].map((h, i) => (i === 0 ? h.padEnd(22) : h.padStart(i % 2 ? 18 : 7))).join(''));
   for (const config of ['baseline', 'idle', 'snapshot'] as const) {
-    const f = { iops: mean(results[config], 'iops'), p99Ms: mean(results[config], 'p99Ms'), seqMiBs: mean(results[config], 'seqMiBs') };
+    const f = { iops: median(results[config], 'iops'), p99Ms: median(results[config], 'p99Ms'), seqMiBs: median(results[config], 'seqMiBs') };
     const name = config === 'baseline' ? 'plain loop (baseline)' : config === 'idle' ? 'attached, idle' : 'attached, snapshot';
     console.log([name.padEnd(22), f.iops.toFixed(0).padStart(18), (f.iops / base.iops).toFixed(2).padStart(7), f.p99Ms.toFixed(2).padStart(18),
       (f.p99Ms / base.p99Ms).toFixed(2).padStart(7), f.seqMiBs.toFixed(0).padStart(18), (f.seqMiBs / base.seqMiBs).toFixed(2).padStart(7)].join(''));
