@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { blockDeviceGeometry } from '../../native/index.js';
 import { ShadowError } from '../../sdk/index.js';
+import { diskProperties, IMAGE_FILE_PROPERTIES, type DiskProperties } from './disk-properties.js';
 import { listDir, mountpointsByDevice, readSysNumber, readSysText, swapDevices } from './sysfs.js';
 
 export interface PartitionInfo {
@@ -16,7 +17,7 @@ export interface PartitionInfo {
   swap: boolean;
 }
 
-export interface DiskInfo {
+export interface DiskInfo extends DiskProperties {
   kind: 'block-device' | 'image-file';
   name: string;
   path: string;
@@ -77,7 +78,7 @@ export async function describePath(path: string): Promise<DiskInfo> {
   const attachedAs = await loopsShowing(absolute);
   return {
     kind: 'image-file', name: basename(absolute), path: absolute, sizeBytes: info.size, logicalSectorSize: 512, physicalSectorSize: 512,
-    model: null, serial: null, rotational: null, readOnly: false, removable: false, loop: null, attachedAs,
+    model: null, serial: null, rotational: null, ...IMAGE_FILE_PROPERTIES, readOnly: false, removable: false, loop: null, attachedAs,
     partitions: [], mountpoints: [], holders: [], swap: false,
     busy: attachedAs.length > 0, busyReasons: attachedAs.map((dev) => `it is attached as ${dev}`),
   };
@@ -113,6 +114,7 @@ async function describeBlockDevice(name: string, view: KernelView): Promise<Disk
     model: (await readSysText(`${sys}/device/model`)) || null,
     serial: (await readSysText(`${sys}/device/serial`)) || (await readSysText(`${sys}/serial`)) || null,
     rotational: await readSysNumber(`${sys}/queue/rotational`).then((v) => (v === undefined ? null : v === 1)),
+    ...(await diskProperties(name, path)),
     readOnly: (await readSysNumber(`${sys}/ro`)) === 1,
     removable: (await readSysNumber(`${sys}/removable`)) === 1,
     loop: backingFile === undefined ? null : {
