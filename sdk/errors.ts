@@ -31,6 +31,22 @@ export const ERROR_CODES = {
   PLUGIN_NOT_FOUND: 'plugin',
   HOOK_TIMEOUT: 'plugin',
   CONTRIBUTION_NOT_FOUND: 'plugin',
+  /** A plugin package file tries to write outside its folder (absolute path, `..`, escaping link) or is an archive bomb. */
+  PLUGIN_ARCHIVE_UNSAFE: 'plugin',
+  /** A plugin package file is not a readable .tgz/.tar package. */
+  PLUGIN_ARCHIVE_INVALID: 'plugin',
+  /** A plugin with that id is already installed or shipped. */
+  PLUGIN_ALREADY_INSTALLED: 'plugin',
+  /** The plugin's engines.shadowdisk range excludes this host. */
+  PLUGIN_ENGINE_MISMATCH: 'plugin',
+  /** The plugin needs a permission its manifest does not declare (native code needs `native`). */
+  PLUGIN_PERMISSION_MISSING: 'plugin',
+  /** An isolated plugin's process died during a call. */
+  PLUGIN_CRASHED: 'plugin',
+  /** The plugin is disabled (by the user, or after crashing too often). */
+  PLUGIN_DISABLED: 'plugin',
+  /** An isolated plugin did not answer a call in time. */
+  PLUGIN_TIMEOUT: 'plugin',
   // the system said no
   IO_ERROR: 'io',
   PERMISSION_DENIED: 'io',

@@ -74,7 +74,8 @@ export const contributesSchema = z.strictObject({
   repositories: z.array(repositoryContributionSchema).default([]),
 });
 
-export const PERMISSIONS = ['block-devices', 'mount', 'freeze', 'network', 'state', 'processes'] as const;
+/** `native` allows .node addons and marks the plugin full-trust; isolated plugins with block-devices, mount or native run as root. */
+export const PERMISSIONS = ['block-devices', 'mount', 'freeze', 'network', 'state', 'processes', 'native'] as const;
 
 export const manifestSchema = z.looseObject({
   name: z.string().regex(/^(@[a-z0-9-]+\/)?[a-z0-9-]+$/, 'must be an npm package name'),

@@ -6,3 +6,4 @@ export { resolveStateDir, ensureStateDir, DEFAULT_STATE_DIR } from './state-dir.
 export { firstPartyPluginRoot, packageRoot } from './first-party.js';
 export { HOST_VERSION } from './version.js';
 export type { HostOptions } from './tokens.js';
+export * from './plugin-install/index.js';

@@ -11,7 +11,8 @@ import { declareContributions } from './declare-contributions.js';
 import { createPluginContext } from './plugin-context.js';
 import { PluginRecord } from './plugin-record.js';
 import { SchedulerHooksOwner } from './scheduler-hooks.js';
-import { scanPluginRoots } from './plugin-scanner.js';
+import { scanPluginDirs, scanPluginRoots } from './plugin-scanner.js';
+import { enabledPluginDirs } from './plugin-install/installed-plugins.js';
 import { ContributionRegistriesToken, HostOptionsToken, type HostOptions } from './tokens.js';
 import type { ContributionRegistries } from './declare-contributions.js';
 import { HOST_VERSION } from './version.js';
@@ -55,8 +56,11 @@ export class PluginHost {
 
   /** Scans the plugin roots; each valid plugin's contributions are declared, invalid ones are kept as refused. */
   async load(): Promise<PluginInfo[]> {
-    for (const scanned of await scanPluginRoots(this.options.pluginRoots)) {
+    const roots = await scanPluginRoots(this.options.pluginRoots);
+    const installed = await scanPluginDirs(enabledPluginDirs(this.options.stateDir));
+    for (const scanned of [...roots, ...installed]) {
       const record = new PluginRecord(scanned);
+      record.installed = installed.includes(scanned);
       if (this.records.has(record.id)) {
         this.options.logSink(record.id, 'warn', `Plugin '${record.id}' at ${record.dir} is ignored: a plugin with that id is already loaded from ${this.records.get(record.id)!.dir}`);
         continue;

@@ -13,6 +13,8 @@ export class PluginRecord {
   subscriptions = new DisposableStore();
   /** Contribution keys per point, filled when the manifest is declared to the registries. */
   readonly contributions: Record<string, string[]> = {};
+  /** Installed from a package file (listed in the state directory's installed-plugins.json). */
+  installed = false;
 
   constructor(readonly scanned: ScannedPlugin) {
     if (scanned.ok) {

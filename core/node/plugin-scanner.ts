@@ -1,6 +1,6 @@
 // Finds plugin folders under the plugin roots and validates their manifests; a bad manifest refuses only that plugin.
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseManifest, ShadowError, type PluginManifest } from '../../sdk/index.js';
 
 export type ScannedPlugin =
@@ -24,6 +24,13 @@ export async function scanPluginRoots(roots: readonly string[]): Promise<Scanned
       found.push(await readPlugin(dir, manifestPath, entry));
     }
   }
+  return found;
+}
+
+/** Plugin folders named one by one (the installed third-party plugins); a missing folder is refused, not skipped. */
+export async function scanPluginDirs(dirs: readonly string[]): Promise<ScannedPlugin[]> {
+  const found: ScannedPlugin[] = [];
+  for (const dir of dirs) found.push(await readPlugin(dir, join(dir, 'package.json'), basename(dir)));
   return found;
 }
 
