@@ -87,8 +87,8 @@ export interface SnapshotProvider {
   /** Decides where the snapshot will live (no changes yet). */
   plan(volume: ShadowVolume, setId: string, index: number, storageDir: string): Promise<ProviderSnapshotRecord>;
   /**
-   * Optional: with the writers frozen, just before flush-and-hold, flush what can be flushed without holding writes
-   * (the coordinator has synced each filesystem already), so that the hold itself has little left to write.
+   * Optional: before the writers freeze (each filesystem synced just before), the heavy part of the snapshot that needs
+   * no hold (the reflink provider clones the whole image file here); commit then only catches up in the hold.
    */
   prepareCommit?(volume: ShadowVolume, planned: ProviderSnapshotRecord): Promise<void>;
   /** Takes the snapshot, while the set's filesystems are frozen: must be quick. */

@@ -58,7 +58,7 @@ export interface CoordinatorHooks {
   readonly abort: AsyncSeriesHook<[ShadowSetRun, ShadowError]>;
 }
 
-type Phase = 'identify' | 'prepare-backup' | 'prepare-snapshot' | 'plan' | 'freeze' | 'flush-and-hold' | 'thaw' | 'expose' | 'post-snapshot' | 'backup' | 'backup-complete';
+type Phase = 'identify' | 'prepare-backup' | 'prepare-snapshot' | 'plan' | 'prepare-commit' | 'freeze' | 'flush-and-hold' | 'thaw' | 'expose' | 'post-snapshot' | 'backup' | 'backup-complete';
 
 export class ShadowCoordinator {
   private freezeDeadline = 0;
@@ -164,14 +164,17 @@ export class ShadowCoordinator {
       const mountpoints = freezableMountpoints(planned);
       watchdog = await ThawWatchdog.start();
       freezers = await FreezerPool.start(mountpoints);
+      // The heavy part of each snapshot (a whole clone) before the writers freeze: the hold only catches up.
+      phase = 'prepare-commit';
+      await syncAll(mountpoints);
+      await Promise.all(planned.map((p, index) => p.provider.prepareCommit?.(p.volume, record.volumes[index]!.snapshot)));
       phase = 'freeze';
       const freezeStarted = performance.now();
       this.freezeDeadline = freezeStarted + this.options.freezeWindowMs;
       this.veto(await this.hooks.freeze.promise(run), phase);
       phase = 'flush-and-hold';
       // Everything written so far goes out before the hold, in parallel, so the FIFREEZEs find little left to flush.
-      await Promise.all(mountpoints.map((mountpoint) => runTool('sync', ['--file-system', mountpoint])));
-      await Promise.all(planned.map((p, index) => p.provider.prepareCommit?.(p.volume, record.volumes[index]!.snapshot)));
+      await syncAll(mountpoints);
       const timings: HoldTimings = { holdMs: 0 };
       const holdWindowMs = Math.min(this.options.holdWindowMs, Math.max(1, this.freezeDeadline - performance.now()));
       const committed = await flushAndHold(freezers, mountpoints, watchdog, holdWindowMs, async () => {
@@ -231,6 +234,10 @@ function freezableMountpoints(planned: readonly PlannedVolume[]): string[] {
     if (!byFilesystem.has(dev)) byFilesystem.set(dev, p.volume.mountpoint);
   }
   return [...byFilesystem.values()];
+}
+
+function syncAll(mountpoints: readonly string[]): Promise<unknown> {
+  return Promise.all(mountpoints.map((mountpoint) => runTool('sync', ['--file-system', mountpoint])));
 }
 
 function round(ms: number): number {
