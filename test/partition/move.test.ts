@@ -51,10 +51,10 @@ describe('part move', () => {
     await using image = await sparseImage(1024 * MiB);
     const p = (n: number) => `${image.path}${n}`;
     await run('sfdisk', ['--quiet', image.path], {
-      input: `label: dos\n${p(1)} : start=1MiB, size=320MiB, type=83\n${p(2)} : start=400MiB, size=550MiB, type=5\n${p(3)} : start=980MiB, size=20MiB, type=c\n${p(5)} : start=402MiB, size=128MiB, type=83\n${p(6)} : start=600MiB, size=32MiB, type=7\n`,
+      input: `label: dos\n${p(1)} : start=1MiB, size=64MiB, type=83\n${p(2)} : start=400MiB, size=550MiB, type=5\n${p(3)} : start=980MiB, size=20MiB, type=c\n${p(5)} : start=402MiB, size=128MiB, type=83\n${p(6)} : start=600MiB, size=32MiB, type=7\n`,
     });
     const cases = [
-      { n: 1, fs: 'xfs', fromMiB: 1, toMiB: 41, sizeMiB: 320 },
+      { n: 1, fs: 'xfs', fromMiB: 1, toMiB: 41, sizeMiB: 64 },
       { n: 5, fs: 'btrfs', fromMiB: 402, toMiB: 422, sizeMiB: 128 },
       { n: 6, fs: 'ntfs', fromMiB: 600, toMiB: 580, sizeMiB: 32 },
       { n: 3, fs: 'vfat', fromMiB: 980, toMiB: 972, sizeMiB: 20 },
@@ -103,11 +103,11 @@ describe('part copy', () => {
       await using image = await sparseImage(1536 * MiB);
       const cases = table === 'gpt'
         ? [{ n: 1, fs: 'ext4', fromMiB: 1, toMiB: 100, sizeMiB: 24 }] as const
-        : [{ n: 1, fs: 'xfs', fromMiB: 1, toMiB: 330, sizeMiB: 320 }, { n: 5, fs: 'btrfs', fromMiB: 702, toMiB: 1010, sizeMiB: 260 }, { n: 6, fs: 'ntfs', fromMiB: 970, toMiB: 1280, sizeMiB: 20 }, { n: 7, fs: 'vfat', fromMiB: 995, toMiB: 1510, sizeMiB: 4 }] as const;
+        : [{ n: 1, fs: 'xfs', fromMiB: 1, toMiB: 330, sizeMiB: 64 }, { n: 5, fs: 'btrfs', fromMiB: 702, toMiB: 1010, sizeMiB: 260 }, { n: 6, fs: 'ntfs', fromMiB: 970, toMiB: 1280, sizeMiB: 20 }, { n: 7, fs: 'vfat', fromMiB: 995, toMiB: 1510, sizeMiB: 4 }] as const;
       const p = (n: number) => `${image.path}${n}`;
       await run('sfdisk', ['--quiet', image.path], {
         input: table === 'gpt' ? 'label: gpt\nstart=1MiB,size=24MiB,type=L\n'
-          : `label: dos\n${p(1)} : start=1MiB, size=320MiB, type=83\n${p(2)} : start=700MiB, size=800MiB, type=5\n${p(5)} : start=702MiB, size=260MiB, type=83\n${p(6)} : start=970MiB, size=20MiB, type=7\n${p(7)} : start=995MiB, size=4MiB, type=c\n`,
+          : `label: dos\n${p(1)} : start=1MiB, size=64MiB, type=83\n${p(2)} : start=700MiB, size=800MiB, type=5\n${p(5)} : start=702MiB, size=260MiB, type=83\n${p(6)} : start=970MiB, size=20MiB, type=7\n${p(7)} : start=995MiB, size=4MiB, type=c\n`,
       });
       const hashes = new Map<number, Record<string, string>>();
       for (const c of cases) hashes.set(c.n, await filesystemWithFiles(image.path, c.fromMiB * MiB, c.sizeMiB * MiB, c.fs, 40 + c.n, 6, 256 * 1024));

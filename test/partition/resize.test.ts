@@ -34,15 +34,28 @@ async function gptDisk(sizeMiB: number, partitionMiB: number, fs: TestFsType) {
   return { image, hashes };
 }
 
+/** A host, and a loop device over a GPT disk whose partition 1 holds `fs` with files; all released together. */
+async function resizeSetup(fs: TestFsType, fromMiB: number) {
+  const stack = new AsyncDisposableStack();
+  try {
+    const state = stack.use(await tempStateDir());
+    const host = stack.use(await createHost({ stateDir: state.path, logSink: () => undefined }));
+    const { image, hashes } = await gptDisk(512, fromMiB, fs);
+    stack.use(image);
+    const disk = stack.use(await loopDevice(image.path));
+    await part(host, 'rescan', [disk.path]);
+    return { host, image, hashes, disk, [Symbol.asyncDispose]: () => stack.disposeAsync() };
+  } catch (error) {
+    await stack.disposeAsync();
+    throw error;
+  }
+}
+
 describe('part resize', () => {
   for (const [fs, fromMiB, shrinkMiB, growMiB] of [['ext4', 64, 40, 96], ['btrfs', 384, 300, 400], ['ntfs', 64, 40, 96]] as const) {
     it(`shrinks then grows ${fs} offline; checker clean, filesystem size follows, files unchanged`, { timeout: 90_000 }, async () => {
-      await using state = await tempStateDir();
-      await using host = await createHost({ stateDir: state.path, logSink: () => undefined });
-      const { image, hashes } = await gptDisk(512, fromMiB, fs);
-      await using _image = image;
-      await using disk = await loopDevice(image.path);
-      await part(host, 'rescan', [disk.path]);
+      await using setup = await resizeSetup(fs, fromMiB);
+      const { host, image, hashes, disk } = setup;
       for (const toMiB of [shrinkMiB, growMiB]) {
         await part(host, 'resize', [disk.path, '1', `${toMiB}MiB`]);
         await part(host, 'apply', [disk.path], { yes: true });
@@ -58,13 +71,9 @@ describe('part resize', () => {
   }
 
   it('grows mounted XFS and btrfs online (ext4 too where the process has CAP_SYS_RESOURCE), and refuses a mounted shrink', { timeout: 90_000 }, async () => {
-    for (const [fs, fromMiB, toMiB] of [['ext4', 64, 128], ['xfs', 320, 400], ['btrfs', 300, 360]] as const) {
-      await using state = await tempStateDir();
-      await using host = await createHost({ stateDir: state.path, logSink: () => undefined });
-      const { image, hashes } = await gptDisk(512, fromMiB, fs);
-      await using _image = image;
-      await using disk = await loopDevice(image.path);
-      await part(host, 'rescan', [disk.path]);
+    for (const [fs, fromMiB, toMiB] of [['ext4', 64, 128], ['xfs', 64, 96], ['btrfs', 300, 360]] as const) {
+      await using setup = await resizeSetup(fs, fromMiB);
+      const { host, image, hashes, disk } = setup;
       {
         await using mounted = await mount(`${disk.path}p1`);
         const dfBytes = async () => Number((await run('df', ['-B1', '--output=size', mounted.mountpoint])).stdout.trim().split('\n')[1]!);
@@ -96,14 +105,14 @@ describe('part resize', () => {
     await using state = await tempStateDir();
     await using host = await createHost({ stateDir: state.path, logSink: () => undefined });
     await using image = await sparseImage(512 * MiB);
-    await run('sfdisk', ['--quiet', image.path], { input: 'label: gpt\nstart=2048,size=65536,type=L\nstart=67584,size=655360,type=L\nstart=722944,size=65536,type=L\n' });
+    await run('sfdisk', ['--quiet', image.path], { input: 'label: gpt\nstart=2048,size=65536,type=L\nstart=67584,size=131072,type=L\nstart=722944,size=65536,type=L\n' });
     await filesystemWithFiles(image.path, MiB, 32 * MiB, 'ext4', 3, 12, 1024 * 1024);
-    await filesystemWithFiles(image.path, 33 * MiB, 320 * MiB, 'xfs', 4, 2, 8192);
+    await filesystemWithFiles(image.path, 33 * MiB, 64 * MiB, 'xfs', 4, 2, 8192);
     await filesystemWithFiles(image.path, 353 * MiB, 32 * MiB, 'vfat', 5, 2, 8192);
     const before = await sha(image.path);
     await using disk = await loopDevice(image.path);
     await part(host, 'rescan', [disk.path]);
-    for (const [n, size, code, message] of [['1', '4MiB', 'SIZE_MISMATCH', /needs at least/], ['2', '310MiB', 'UNSUPPORTED', /XFS can only grow/], ['3', '30MiB', 'UNSUPPORTED', /no tool here resizes vfat/]] as const) {
+    for (const [n, size, code, message] of [['1', '4MiB', 'SIZE_MISMATCH', /needs at least/], ['2', '60MiB', 'UNSUPPORTED', /XFS can only grow/], ['3', '30MiB', 'UNSUPPORTED', /no tool here resizes vfat/]] as const) {
       await part(host, 'resize', [disk.path, n, size]);
       const refused = await part(host, 'apply', [disk.path], { yes: true }).catch((e: unknown) => e);
       expect(isShadowError(refused, code), String(refused)).toBe(true);

@@ -5,7 +5,11 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { DirectFile } from '../../../native/index.js';
 import { ShadowError } from '../../../sdk/index.js';
 
-/** Transfers larger than this are split, and up to QUEUE_DEPTH pieces are in flight at once. */
+/**
+ * Transfers larger than this are split, and up to QUEUE_DEPTH pieces are in flight at once. Chosen by measurement on
+ * a direct-I/O loop device here (1, 4, 8, 16 MiB pieces at depths 1, 2, 4): 4 MiB at depth 4 read 2.8 GB/s and wrote
+ * 2.6 GB/s, against 1.0 and 0.35 GB/s for 1 MiB one at a time (dd's way).
+ */
 export const IO_BYTES = 4 * 1024 * 1024;
 const QUEUE_DEPTH = 4;
 
