@@ -66,6 +66,7 @@ export async function createHost(options: CreateHostOptions = {}): Promise<Shado
     pluginRoots: options.pluginRoots ?? [firstPartyPluginRoot(), ...(options.extraPluginRoots ?? []), ...pluginPathFromEnv()],
     stateDir,
     tapTimeoutMs: options.tapTimeoutMs ?? 5000,
+    pluginCallTimeoutMs: options.pluginCallTimeoutMs ?? (Number(process.env['SHADOWDISK_PLUGIN_CALL_TIMEOUT_MS']) || 60_000),
     logSink: options.logSink ?? ((pluginId, level, message) => level !== 'info' && process.stderr.write(`[${pluginId}] ${level}: ${message}\n`)),
   };
   const container = new Container({ defaultScope: 'Singleton' });

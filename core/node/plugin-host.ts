@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { inject, injectable } from 'inversify';
 import semver from 'semver';
 import { AsyncSeriesBailHook, AsyncSeriesHook } from 'tapable';
-import { ShadowError, type PluginInfo, type PluginModule, type VetoResult } from '../../sdk/index.js';
+import { ShadowError, toDisposable, type PluginInfo, type PluginModule, type VetoResult } from '../../sdk/index.js';
 import { guardHook } from '../common/index.js';
 import { declareContributions } from './declare-contributions.js';
 import { createPluginContext } from './plugin-context.js';
@@ -13,6 +13,9 @@ import { PluginRecord } from './plugin-record.js';
 import { SchedulerHooksOwner } from './scheduler-hooks.js';
 import { scanPluginDirs, scanPluginRoots } from './plugin-scanner.js';
 import { enabledPluginDirs } from './plugin-install/installed-plugins.js';
+import { CRASH_LIMIT, CRASH_WINDOW_MIN, recordCrash } from './isolation/crash-record.js';
+import { IsolatedPlugin } from './isolation/isolated-plugin.js';
+import { listCommands, runCommand } from './command-runner.js';
 import { ContributionRegistriesToken, HostOptionsToken, type HostOptions } from './tokens.js';
 import type { ContributionRegistries } from './declare-contributions.js';
 import { HOST_VERSION } from './version.js';
@@ -100,7 +103,8 @@ export class PluginHost {
     const record = this.records.get(pluginId);
     if (!record) return Promise.reject(new ShadowError('PLUGIN_NOT_FOUND', `No plugin '${pluginId}' is loaded; run 'shadowdisk plugins' to list them`));
     if (record.state === 'refused' || record.state === 'vetoed' || record.state === 'failed') {
-      return Promise.reject(new ShadowError(record.state === 'vetoed' ? 'PLUGIN_ACTIVATION_VETOED' : 'PLUGIN_ACTIVATION_FAILED', `Plugin '${pluginId}' is ${record.state}: ${record.error?.message ?? 'unknown reason'}`));
+      const code = record.state === 'vetoed' ? 'PLUGIN_ACTIVATION_VETOED' : record.error?.code === 'PLUGIN_DISABLED' ? 'PLUGIN_DISABLED' : 'PLUGIN_ACTIVATION_FAILED';
+      return Promise.reject(new ShadowError(code, `Plugin '${pluginId}' is ${record.state}: ${record.error?.message ?? 'unknown reason'}`));
     }
     record.activation ??= this.doActivate(record);
     return record.activation;
@@ -122,9 +126,20 @@ export class PluginHost {
       throw error;
     }
     try {
-      const module = await this.importMain(record);
-      record.module = module;
-      await module.activate(createPluginContext(record, { registries: this.registries, host: this, options: this.options, settings: () => this.settingsService }));
+      if (record.installed) {
+        // Third-party plugins run in their own process; their registrations arrive as proxies.
+        const isolated = await IsolatedPlugin.start({
+          record, registries: this.registries, options: this.options, snapshot: this.isolationSnapshot(),
+          executeCommand: (id, args) => runCommand(this.registries, this, id, args),
+          onCrash: (cause) => this.isolatedCrashed(record, cause),
+        });
+        record.isolated = isolated;
+        record.subscriptions.add(toDisposable(() => isolated.stop()));
+      } else {
+        const module = await this.importMain(record);
+        record.module = module;
+        await module.activate(createPluginContext(record, { registries: this.registries, host: this, options: this.options, settings: () => this.settingsService }));
+      }
     } catch (error) {
       const wrapped = ShadowError.from(error, 'PLUGIN_ACTIVATION_FAILED');
       const failure = wrapped.code === 'INTERNAL' ? new ShadowError('PLUGIN_ACTIVATION_FAILED', `Plugin '${record.id}' failed to activate: ${wrapped.message}`, { cause: error }) : wrapped;
@@ -133,6 +148,28 @@ export class PluginHost {
     }
     record.state = 'active';
     await this.hooks.activated.promise(record.info());
+  }
+
+  private isolationSnapshot() {
+    const settings = Object.fromEntries(this.registries.configuration.all().map((d) => [d.key, this.settingsService?.get(d.key)]));
+    const taskTypes = this.registries.taskTypes.all().map((d) => ({ ...d.contribution, pluginId: d.pluginId }));
+    return { settings, commands: listCommands(this.registries), plugins: this.list(), taskTypes };
+  }
+
+  /** An isolated plugin's process died: its proxies go, it restarts on next use, until 3 crashes in 5 minutes disable it. */
+  private isolatedCrashed(record: PluginRecord, cause: string): ShadowError {
+    record.subscriptions.dispose();
+    record.resetSubscriptions();
+    record.activation = undefined;
+    record.isolated = undefined;
+    const { crashes, disabled } = recordCrash(this.options.stateDir, record.id, cause);
+    const error = disabled
+      ? new ShadowError('PLUGIN_DISABLED', `Plugin '${record.id}' crashed (${cause}); it crashed ${crashes} times in ${CRASH_WINDOW_MIN} minutes and is now disabled ('shadowdisk plugin enable ${record.id}' to try again)`, { details: { plugin: record.id, crashes } })
+      : new ShadowError('PLUGIN_CRASHED', `Plugin '${record.id}' crashed (${cause}); it restarts on next use (crash ${crashes} of ${CRASH_LIMIT} allowed in ${CRASH_WINDOW_MIN} minutes)`, { details: { plugin: record.id, crashes } });
+    record.state = disabled ? 'failed' : 'inactive';
+    record.error = disabled ? { code: error.code, message: error.message } : undefined;
+    void this.hooks.crashed.promise(record.info(), error).catch((e: unknown) => this.options.logSink(record.id, 'error', `A crashed tap failed: ${String(e)}`));
+    return error;
   }
 
   private fail(record: PluginRecord, error: ShadowError): ShadowError {

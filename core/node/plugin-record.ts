@@ -2,6 +2,7 @@
 import type { PluginInfo, PluginManifest, PluginModule, PluginState } from '../../sdk/index.js';
 import { DisposableStore, pluginIdOf } from '../../sdk/index.js';
 import type { ScannedPlugin } from './plugin-scanner.js';
+import type { IsolatedPlugin } from './isolation/isolated-plugin.js';
 
 export class PluginRecord {
   readonly id: string;
@@ -15,6 +16,8 @@ export class PluginRecord {
   readonly contributions: Record<string, string[]> = {};
   /** Installed from a package file (listed in the state directory's installed-plugins.json). */
   installed = false;
+  /** The process an installed plugin runs in while it is active. */
+  isolated: IsolatedPlugin | undefined;
 
   constructor(readonly scanned: ScannedPlugin) {
     if (scanned.ok) {

@@ -5,6 +5,8 @@ export interface HostOptions {
   stateDir: string;
   /** Time limit of every async hook tap. */
   tapTimeoutMs: number;
+  /** How long an isolated plugin may stay silent (no result, progress or log) on a call; default 60 s. */
+  pluginCallTimeoutMs?: number;
   /** Where plugin log lines go; the CLI sends them to stderr. */
   logSink: (pluginId: string, level: 'info' | 'warn' | 'error', message: string) => void;
 }

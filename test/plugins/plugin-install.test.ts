@@ -4,13 +4,13 @@ import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { captureIo } from '../../core/node/cli/capture-io.js';
 import { main } from '../../core/node/cli/main.js';
-import { run, tempDir, tempStateDir, type TempDir } from '../helpers/index.js';
-import { gnuTar, manifestOf, npmPack, treeHash, type PluginSource } from './plugin-packages.js';
+import { run, tempDir, type TempDir } from '../helpers/index.js';
+import { gnuTar, manifestOf, npmPack, traversableStateDir, treeHash, type PluginSource } from './plugin-packages.js';
 
 let state: TempDir;
 let work: TempDir;
 beforeEach(async () => {
-  state = await tempStateDir();
+  state = await traversableStateDir();
   work = await tempDir('shadowdisk-plugin-pkg-');
   process.env['SHADOWDISK_HOME'] = state.path;
   delete process.env['SHADOWDISK_PLUGIN_PATH'];

@@ -1,8 +1,8 @@
 // Builds real plugin package files for tests: folders written on the spot, packed by `npm pack` or GNU tar.
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { run } from '../helpers/index.js';
+import { run, type TempDir } from '../helpers/index.js';
 
 export interface PluginSource {
   name: string;
@@ -64,4 +64,13 @@ export async function treeHash(root: string): Promise<string> {
   }
   await walk(root, '');
   return hash.digest('hex');
+}
+
+/**
+ * A state directory the unprivileged plugin user can pass through (the test run's scratch folder is private to root):
+ * directly under /tmp, removed when disposed.
+ */
+export async function traversableStateDir(): Promise<TempDir> {
+  const path = await mkdtemp('/tmp/shadowdisk-plugin-state-');
+  return { path, [Symbol.asyncDispose]: () => rm(path, { recursive: true, force: true }) };
 }

@@ -1,0 +1,130 @@
+// The entry of an isolated plugin's process: resolves `@shadowdisk/sdk` to the host's SDK, activates the plugin with a
+// PluginContext whose registrations and calls go over IPC, and serves the backend's calls until it is killed.
+import { registerHooks } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DisposableStore, ShadowError, toDisposable, type CommandArgs, type CommandResult, type PluginContext, type PluginModule, type RunContext } from '../../../sdk/index.js';
+import { isRunMarker, type ActivateMessage, type ChildMessage, type ParentMessage } from './rpc-protocol.js';
+
+const send = (message: ChildMessage): void => void process.send!(message);
+const implementations = new Map<string, unknown>();
+const running = new Map<number, AbortController>();
+const pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
+let nextReq = 1;
+
+function request(method: 'executeCommand' | 'confirm', args: unknown[]): Promise<unknown> {
+  const reqId = nextReq++;
+  return new Promise((resolve, reject) => {
+    pending.set(reqId, { resolve, reject });
+    send({ t: 'request', reqId, method, args });
+  });
+}
+
+function unsupported(what: string): never {
+  throw new ShadowError('UNSUPPORTED', `${what} is not available to a plugin running in its own process yet`);
+}
+
+function contextFor(m: ActivateMessage, subscriptions: DisposableStore): PluginContext {
+  const log = (level: 'info' | 'warn' | 'error') => (message: string) => send({ t: 'log', callId: null, level, message });
+  const register = (point: string, id: string, implementation: unknown) => {
+    implementations.set(`${point}:${id}`, implementation);
+    const isObject = typeof implementation === 'object' && implementation !== null;
+    const methods = isObject ? methodNames(implementation) : [];
+    const data = isObject ? Object.fromEntries(Object.entries(implementation).filter(([, v]) => typeof v !== 'function')) : {};
+    send({ t: 'register', point, id, methods, data });
+    return subscriptions.add(toDisposable(() => {
+      implementations.delete(`${point}:${id}`);
+      send({ t: 'unregister', point, id });
+    }));
+  };
+  const hook = { tap: () => unsupported('Tapping hooks'), tapPromise: () => unsupported('Tapping hooks') };
+  return {
+    pluginId: m.pluginId, pluginPath: m.pluginPath, storagePath: m.storagePath, stateDir: m.stateDir,
+    log: { info: log('info'), warn: log('warn'), error: log('error') },
+    subscriptions: { push: (...items) => items.forEach((i) => subscriptions.add(i)) },
+    commands: {
+      registerCommand: (id, handler) => register('commands', id, handler),
+      executeCommand: (id: string, args?: Partial<CommandArgs>) => request('executeCommand', [id, args ?? {}]) as Promise<CommandResult>,
+      list: () => m.commands,
+    },
+    register: (point, id, implementation) => register(point, id, implementation),
+    plugins: { list: () => m.plugins },
+    providers: { list: () => [], get: () => unsupported("Another plugin's provider") },
+    settings: { get: <T>(key: string) => m.settings[key] as T | undefined },
+    hooks: { pluginHost: { beforeActivate: hook, activated: hook, crashed: hook }, scheduler: { beforeRun: hook, afterRun: hook } },
+    taskTypes: {
+      list: () => m.taskTypes,
+      resolve: () => unsupported("Another plugin's task type"),
+      beforeRun: () => unsupported('Calling the scheduler hooks'),
+      afterRun: () => unsupported('Calling the scheduler hooks'),
+    },
+  };
+}
+
+function methodNames(object: object): string[] {
+  const names = new Set<string>();
+  for (let o: object | null = object; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const name of Object.getOwnPropertyNames(o)) if (name !== 'constructor' && typeof (object as Record<string, unknown>)[name] === 'function') names.add(name);
+  }
+  return [...names];
+}
+
+function runContextFor(callId: number, marker: Record<string, unknown>): RunContext {
+  const controller = new AbortController();
+  running.set(callId, controller);
+  const log = (level: 'info' | 'warn' | 'error') => (message: string) => send({ t: 'log', callId, level, message });
+  return {
+    ...(marker['runId'] !== undefined ? { runId: marker['runId'], scheduleId: marker['scheduleId'], dueAt: new Date(String(marker['dueAt'])) } : {}),
+    signal: controller.signal,
+    progress: (update) => send({ t: 'progress', callId, update }),
+    log: { info: log('info'), warn: log('warn'), error: log('error') },
+    ...(marker['canConfirm'] ? { confirm: async (question: string) => (await request('confirm', [question])) === true } : {}),
+  } as RunContext;
+}
+
+async function serveCall(message: Extract<ParentMessage, { t: 'call' }>): Promise<void> {
+  try {
+    const target = implementations.get(`${message.point}:${message.id}`) as Record<string, unknown> | ((...a: unknown[]) => unknown) | undefined;
+    if (target === undefined) throw new ShadowError('CONTRIBUTION_NOT_FOUND', `The plugin registered no ${message.point} '${message.id}'`);
+    const args = message.args.map((a) => (isRunMarker(a) ? runContextFor(message.callId, a as unknown as Record<string, unknown>) : a));
+    const fn = message.method === null ? (target as (...a: unknown[]) => unknown) : ((target as Record<string, unknown>)[message.method] as (...a: unknown[]) => unknown);
+    const value = await fn.apply(message.method === null ? undefined : target, args);
+    send({ t: 'result', callId: message.callId, value });
+  } catch (error) {
+    send({ t: 'error', callId: message.callId, error: ShadowError.from(error).toJSON() });
+  } finally {
+    running.delete(message.callId);
+  }
+}
+
+async function activate(message: ActivateMessage): Promise<void> {
+  registerHooks({
+    resolve(specifier, context, nextResolve) {
+      if (specifier === '@shadowdisk/sdk') return nextResolve(pathToFileURL(join(message.sdkDir, 'index.js')).href, context);
+      if (specifier.startsWith('@shadowdisk/sdk/')) return nextResolve(pathToFileURL(join(message.sdkDir, `${specifier.slice('@shadowdisk/sdk/'.length)}.js`)).href, context);
+      return nextResolve(specifier, context);
+    },
+  });
+  try {
+    const module = (await import(pathToFileURL(message.main).href)) as Partial<PluginModule>;
+    if (typeof module.activate !== 'function') throw new ShadowError('PLUGIN_ACTIVATION_FAILED', `Plugin '${message.pluginId}' main module ${message.main} exports no activate(ctx) function`);
+    await module.activate(contextFor(message, new DisposableStore()));
+    send({ t: 'activated' });
+  } catch (error) {
+    send({ t: 'activate-failed', error: ShadowError.from(error, 'PLUGIN_ACTIVATION_FAILED').toJSON() });
+  }
+}
+
+process.on('message', (message: ParentMessage) => {
+  if (message.t === 'activate') void activate(message);
+  else if (message.t === 'call') void serveCall(message);
+  else if (message.t === 'cancel') running.get(message.callId)?.abort(new ShadowError('ABORTED', 'The call was cancelled'));
+  else if (message.t === 'response') {
+    const waiter = pending.get(message.reqId);
+    pending.delete(message.reqId);
+    if (message.error) waiter?.reject(new ShadowError(message.error.code, message.error.message, message.error.details ? { details: message.error.details } : {}));
+    else waiter?.resolve(message.value);
+  }
+});
+// The backend going away ends the plugin too.
+process.on('disconnect', () => process.exit(0));

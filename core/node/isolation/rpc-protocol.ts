@@ -1,0 +1,48 @@
+// The messages between the backend and an isolated plugin's process (child_process IPC, advanced serialisation).
+// Only calls, answers, progress and logs cross it; bulk data goes through file descriptors or pipes.
+import type { CommandInfo, PluginInfo, ProgressUpdate, ShadowErrorJson, TaskTypeInfo } from '../../../sdk/index.js';
+
+/** A RunContext as it crosses: the signal becomes `cancel` messages, progress and logs come back as messages. */
+export interface RunMarker {
+  readonly __run: true;
+  runId?: number;
+  scheduleId?: string | null;
+  dueAt?: string;
+  canConfirm: boolean;
+}
+
+export interface ActivateMessage {
+  t: 'activate';
+  pluginId: string;
+  main: string;
+  pluginPath: string;
+  storagePath: string;
+  stateDir: string;
+  /** Where `@shadowdisk/sdk` resolves in the child: the host's compiled sdk/. */
+  sdkDir: string;
+  settings: Record<string, unknown>;
+  commands: CommandInfo[];
+  plugins: PluginInfo[];
+  taskTypes: TaskTypeInfo[];
+}
+
+export type ParentMessage =
+  | ActivateMessage
+  | { t: 'call'; callId: number; point: string; id: string; method: string | null; args: unknown[] }
+  | { t: 'cancel'; callId: number }
+  | { t: 'response'; reqId: number; value?: unknown; error?: ShadowErrorJson };
+
+export type ChildMessage =
+  | { t: 'register'; point: string; id: string; methods: string[]; data: Record<string, unknown> }
+  | { t: 'unregister'; point: string; id: string }
+  | { t: 'activated' }
+  | { t: 'activate-failed'; error: ShadowErrorJson }
+  | { t: 'result'; callId: number; value: unknown }
+  | { t: 'error'; callId: number; error: ShadowErrorJson }
+  | { t: 'progress'; callId: number; update: ProgressUpdate }
+  | { t: 'log'; callId: number | null; level: 'info' | 'warn' | 'error'; message: string }
+  | { t: 'request'; reqId: number; method: 'executeCommand' | 'confirm'; args: unknown[] };
+
+export function isRunMarker(value: unknown): value is RunMarker {
+  return typeof value === 'object' && value !== null && (value as { __run?: unknown }).__run === true;
+}

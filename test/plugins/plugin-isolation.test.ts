@@ -1,0 +1,137 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { captureIo } from '../../core/node/cli/capture-io.js';
+import { main } from '../../core/node/cli/main.js';
+import { createHost } from '../../core/node/index.js';
+import { isShadowError } from '../../sdk/index.js';
+import { loopDevice, run, sparseImage, tempDir, type TempDir } from '../helpers/index.js';
+import { gnuTar, manifestOf, traversableStateDir, type PluginSource } from './plugin-packages.js';
+
+let state: TempDir;
+let work: TempDir;
+beforeEach(async () => {
+  state = await traversableStateDir();
+  work = await tempDir('shadowdisk-plugin-pkg-');
+  process.env['SHADOWDISK_HOME'] = state.path;
+  process.env['SHADOWDISK_PLUGIN_CALL_TIMEOUT_MS'] = '1500';
+  delete process.env['SHADOWDISK_PLUGIN_PATH'];
+});
+afterEach(async () => {
+  delete process.env['SHADOWDISK_HOME'];
+  delete process.env['SHADOWDISK_PLUGIN_CALL_TIMEOUT_MS'];
+  await work[Symbol.asyncDispose]();
+  await state[Symbol.asyncDispose]();
+});
+
+async function cli(...argv: string[]) {
+  const io = captureIo();
+  const code = await main([...argv, '--json'], io);
+  return { code, json: JSON.parse(io.out()) as Record<string, unknown> & { error?: { code: string; message: string } } };
+}
+
+const command = (plugin: string, name: string, cli: string) => ({ id: `acme.${plugin}.${name}`, title: `${plugin} ${name}`, cli });
+
+const plugins: PluginSource[] = [
+  {
+    name: 'worker',
+    contributes: { commands: [command('worker', 'whoami', 'work whoami'), command('worker', 'slow', 'work slow')] },
+    files: {
+      'index.js': `import { openSync, readFileSync } from 'node:fs';
+import { ShadowError } from '@shadowdisk/sdk';
+const errno = (fn) => { try { fn(); return 'ok'; } catch (e) { return e.code; } };
+export function activate(ctx) {
+  ctx.commands.registerCommand('acme.worker.whoami', (args) => ({ data: {
+    uid: process.getuid(), pid: process.pid,
+    shadow: errno(() => readFileSync('/etc/shadow')), blockDevice: errno(() => openSync(args.positionals[0], 'r')),
+    sdk: new ShadowError('NOT_FOUND', 'x').exitCode,
+  } }));
+  // Longer than the call timeout, but alive: progress keeps the call open.
+  ctx.commands.registerCommand('acme.worker.slow', async (args, run) => {
+    for (let i = 1; i <= 6; i++) { await new Promise((r) => setTimeout(r, 500)); run.progress({ phase: 'slow', done: i, total: 6 }); }
+    return { data: { done: 6 } };
+  });
+}
+`,
+    },
+  },
+  {
+    name: 'crasher',
+    contributes: { commands: [command('crasher', 'exit', 'crash exit'), command('crasher', 'throw', 'crash throw'), command('crasher', 'segv', 'crash segv')] },
+    files: {
+      'index.js': `export function activate(ctx) {
+  ctx.commands.registerCommand('acme.crasher.exit', () => process.exit(3));
+  ctx.commands.registerCommand('acme.crasher.throw', () => new Promise(() => setTimeout(() => { throw new Error('uncaught on purpose'); })));
+  ctx.commands.registerCommand('acme.crasher.segv', () => process.kill(process.pid, 'SIGSEGV'));
+}
+`,
+    },
+  },
+  {
+    name: 'hanger',
+    contributes: { commands: [command('hanger', 'hang', 'hang')] },
+    files: { 'index.js': `export function activate(ctx) {\n  ctx.commands.registerCommand('acme.hanger.hang', () => new Promise(() => undefined));\n}\n` },
+  },
+];
+
+async function installAll(): Promise<void> {
+  for (const source of plugins) {
+    const cwd = join(work.path, source.name);
+    await mkdir(join(cwd, 'package'), { recursive: true });
+    await writeFile(join(cwd, 'package', 'package.json'), JSON.stringify(manifestOf(source)));
+    for (const [path, text] of Object.entries(source.files)) await writeFile(join(cwd, 'package', path), text);
+    const file = await gnuTar(cwd, join(work.path, `${source.name}.tgz`), ['package']);
+    expect((await cli('plugin', 'install', file, '--yes')).json).toMatchObject({ installed: true, runsAs: 'unprivileged' });
+  }
+}
+
+describe('isolated plugins', () => {
+  it('run in their own process as the unprivileged plugin user, which cannot read /etc/shadow or open a block device', async () => {
+    await installAll();
+    await using image = await sparseImage(8 * 1024 * 1024);
+    await using loop = await loopDevice(image.path);
+    const { code, json } = await cli('work', 'whoami', loop.path);
+    expect(code).toBe(0);
+    const { stdout: uid } = await run('id', ['-u', 'shadowdisk-plugin']);
+    expect(json).toEqual({ uid: Number(uid.trim()), pid: expect.any(Number), shadow: 'EACCES', blockDevice: 'EACCES', sdk: 3 });
+    expect(json['pid']).not.toBe(process.pid);
+    // Silence, not length, times a call out: progress every 500 ms keeps a 3 s call alive under a 1.5 s limit.
+    expect((await cli('work', 'slow')).json).toEqual({ done: 6 });
+  });
+
+  it('keeps the backend serving while a plugin crashes, then disables it after 3 crashes and names it', async () => {
+    await installAll();
+    await using host = await createHost({ logSink: () => undefined });
+    const causes = ['acme.crasher.exit', 'acme.crasher.throw', 'acme.crasher.segv'];
+    const expected = [/exit code 3 while running commands 'acme\.crasher\.exit'.*crash 1 of 3/, /exit code 1 while running commands 'acme\.crasher\.throw'.*crash 2 of 3/, /killed by SIGSEGV.*crashed 3 times in 5 minutes and is now disabled/];
+    for (const [i, id] of causes.entries()) {
+      const error = await host.executeCommand(id).catch((e: unknown) => e);
+      expect(isShadowError(error, i < 2 ? 'PLUGIN_CRASHED' : 'PLUGIN_DISABLED'), String(error)).toBe(true);
+      expect((error as Error).message).toMatch(expected[i]!);
+      // Other plugins, isolated or not, keep answering in the same backend.
+      expect((await host.executeCommand('acme.worker.whoami', { positionals: ['/dev/null'] })).data).toMatchObject({ blockDevice: 'ok' });
+      expect((await host.executeCommand('shadowdisk.workbench.commands')).data).toBeTruthy();
+    }
+    const again = await host.executeCommand('acme.crasher.exit').catch((e: unknown) => e);
+    expect(isShadowError(again, 'PLUGIN_DISABLED')).toBe(true);
+    expect(host.plugins.get('acme.crasher')).toMatchObject({ state: 'failed', error: { code: 'PLUGIN_DISABLED' } });
+
+    // The next CLI run names it as disabled and loads none of its commands.
+    const list = (await cli('plugin', 'list')).json['plugins'] as { id: string; state: string; disabledReason: string | null }[];
+    expect(list.find((p) => p.id === 'acme.crasher')).toMatchObject({ state: 'disabled', disabledReason: expect.stringMatching(/^crashed 3 times in 5 minutes \(last: killed by SIGSEGV/) });
+    expect((await cli('crash', 'exit')).json.error?.code).toBe('COMMAND_NOT_FOUND');
+    expect((await cli('plugin', 'enable', 'acme.crasher')).code).toBe(0);
+    expect((await cli('crash', 'exit')).json.error).toMatchObject({ code: 'PLUGIN_CRASHED', message: expect.stringContaining('crash 1 of 3') });
+  });
+
+  it('times out a call that never answers, naming the plugin, and counts it like a crash', async () => {
+    await installAll();
+    const started = Date.now();
+    const { code, json } = await cli('hang');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(code).toBe(6);
+    expect(json.error).toMatchObject({ code: 'PLUGIN_TIMEOUT', message: "Plugin 'acme.hanger' did not answer commands 'acme.hanger.hang' within 1500 ms (no result, progress or log); its process is stopped and restarts on next use" });
+    expect((await cli('plugin', 'list')).json['plugins']).toContainEqual(expect.objectContaining({ id: 'acme.hanger', enabled: true }));
+    expect((await cli('work', 'whoami', '/dev/null')).code).toBe(0);
+  });
+});
