@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { captureIo } from '../../core/node/cli/capture-io.js';
@@ -35,9 +35,12 @@ const command = (plugin: string, name: string, cli: string) => ({ id: `acme.${pl
 const plugins: PluginSource[] = [
   {
     name: 'worker',
-    contributes: { commands: [command('worker', 'whoami', 'work whoami'), command('worker', 'slow', 'work slow')] },
+    contributes: {
+      commands: [command('worker', 'whoami', 'work whoami'), command('worker', 'slow', 'work slow')],
+      taskTypes: [{ id: 'acme.worker.stamp', title: 'Write a stamp file', timeoutSec: 10, paramsSchema: { type: 'object', properties: { dir: { type: 'string', pattern: '^/' } }, required: ['dir'] } }],
+    },
     files: {
-      'index.js': `import { openSync, readFileSync } from 'node:fs';
+      'index.js': `import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { ShadowError } from '@shadowdisk/sdk';
 const errno = (fn) => { try { fn(); return 'ok'; } catch (e) { return e.code; } };
 export function activate(ctx) {
@@ -46,6 +49,12 @@ export function activate(ctx) {
     shadow: errno(() => readFileSync('/etc/shadow')), blockDevice: errno(() => openSync(args.positionals[0], 'r')),
     sdk: new ShadowError('NOT_FOUND', 'x').exitCode,
   } }));
+  ctx.register('taskTypes', 'acme.worker.stamp', async (params, run) => {
+    const text = 'run ' + run.runId + ' of ' + run.scheduleId + ' due ' + run.dueAt.toISOString();
+    writeFileSync(params.dir + '/stamp-' + run.runId, text);
+    run.log.info('stamped');
+    return { bytes: text.length };
+  });
   // Longer than the call timeout, but alive: progress keeps the call open.
   ctx.commands.registerCommand('acme.worker.slow', async (args, run) => {
     for (let i = 1; i <= 6; i++) { await new Promise((r) => setTimeout(r, 500)); run.progress({ phase: 'slow', done: i, total: 6 }); }
@@ -97,6 +106,24 @@ describe('isolated plugins', () => {
     expect(json['pid']).not.toBe(process.pid);
     // Silence, not length, times a call out: progress every 500 ms keeps a 3 s call alive under a 1.5 s limit.
     expect((await cli('work', 'slow')).json).toEqual({ done: 6 });
+  });
+
+  it("run their task types for the scheduler like any plugin's", async () => {
+    await installAll();
+    // A folder the plugin user may write to (the test run's scratch folder is private to root).
+    await using stamps = await traversableStateDir();
+    const out = stamps.path;
+    await chmod(out, 0o777);
+    expect((await cli('schedule', 'add', 'nightly', '--task', 'acme.worker.stamp', '--cron', '0 3 * * *', '--params', JSON.stringify({ dir: out }))).code).toBe(0);
+    const { code, json } = await cli('schedule', 'run-now', 'nightly');
+    expect(code, JSON.stringify(json)).toBe(0);
+    const runId = (json as { id: number }).id;
+    const stamp = join(out, `stamp-${runId}`);
+    expect(await readFile(stamp, 'utf8')).toMatch(new RegExp(`^run ${runId} of nightly due `));
+    const { stdout: uid } = await run('id', ['-u', 'shadowdisk-plugin']);
+    expect((await stat(stamp)).uid).toBe(Number(uid.trim()));
+    const history = (await cli('schedule', 'history', 'nightly')).json as { runs: { status: string; bytes: number }[] };
+    expect(history.runs[0]).toMatchObject({ status: 'succeeded', bytes: expect.any(Number) });
   });
 
   it('keeps the backend serving while a plugin crashes, then disables it after 3 crashes and names it', async () => {
