@@ -64,6 +64,12 @@ export async function partitionsOf(ctx: PluginContext, target: TargetDevice): Pr
   return disks.disks[0]?.partitions ?? [];
 }
 
+/** Every disk and partition the kernel lists (image files left out). */
+export async function allBlockDevices(ctx: PluginContext): Promise<string[]> {
+  const { disks } = (await ctx.commands.executeCommand('shadowdisk.partition.disks', {})).data as { disks: (DisksAnswer['disks'][number] & { kind: string })[] };
+  return disks.filter((d) => d.kind === 'block-device').flatMap((d) => [d.path, ...d.partitions.map((p) => p.path)]);
+}
+
 /** TARGET_BUSY naming every reason, with `nothing was written` since callers check before any write. */
 export function refuseBusy(target: TargetDevice, verb: string): void {
   if (target.busyReasons.length === 0) return;

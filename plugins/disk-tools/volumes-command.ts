@@ -5,17 +5,10 @@ import type { CommandArgs, CommandResult, PluginContext } from '../../sdk/index.
 import { formatBytes, renderTable } from '../../sdk/index.js';
 import { readLvm } from './lvm/lvm-volumes.js';
 import { readMd } from './md/md-members.js';
-
-interface DisksAnswer {
-  disks: { path: string; kind: string; partitions: { path: string }[] }[];
-}
+import { allBlockDevices } from './target-device.js';
 
 export const volumesCommand = (ctx: PluginContext) => async (args: CommandArgs): Promise<CommandResult> => {
-  let devices = [...args.positionals];
-  if (devices.length === 0) {
-    const { disks } = (await ctx.commands.executeCommand('shadowdisk.partition.disks', {})).data as DisksAnswer;
-    devices = disks.filter((d) => d.kind === 'block-device').flatMap((d) => [d.path, ...d.partitions.map((p) => p.path)]);
-  }
+  const devices = args.positionals.length ? [...args.positionals] : await allBlockDevices(ctx);
   const [lvm, md] = await Promise.all([readLvm(devices), readMd(devices)]);
   const text = [
     lvm.pvs.length ? renderTable(['PV', 'VG', 'SIZE', 'EXTENTS', 'USED', 'UUID'], lvm.pvs.map((p) => [p.device, p.vgName, formatBytes(p.sizeBytes), p.peCount, p.peAllocCount, p.uuid])) : 'No LVM physical volumes found',

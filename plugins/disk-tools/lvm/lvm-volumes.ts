@@ -30,6 +30,8 @@ export interface LvmVg {
   freeBytes: number;
   /** PVs the metadata lists that no scanned device carries. */
   missingPvUuids: string[];
+  /** Where lvm2 last saw each PV (the metadata's `device` hints): worth reading first to find the rest of the group. */
+  deviceHints: string[];
 }
 
 export interface LvmLv {
@@ -150,6 +152,7 @@ export async function readLvm(devices: readonly string[]): Promise<LvmView> {
       name, uuid: str(body['id']), seqno: num(body['seqno']), extentSizeBytes, extentCount, freeCount: extentCount - allocCount,
       pvCount: Object.values(pvSections).filter(isSection).length, lvCount: Object.values(lvSections).filter(isSection).length,
       sizeBytes: extentCount * extentSizeBytes, freeBytes: (extentCount - allocCount) * extentSizeBytes, missingPvUuids,
+      deviceHints: Object.values(pvSections).filter(isSection).map((pv) => str(pv['device'])).filter(Boolean),
     });
   }
   // PVs in no group (pvcreate only): their label is all there is.
