@@ -87,6 +87,8 @@ export const manifestSchema = z.looseObject({
     displayName: z.string().optional(),
     description: z.string().optional(),
     permissions: z.array(z.enum(PERMISSIONS)).default([]),
+    /** Opts in to `@shadowdisk/sdk/unstable`, which may change in any release. */
+    unstableApi: z.boolean().default(false),
     contributes: contributesSchema.default(() => contributesSchema.parse({})),
   }),
 });

@@ -19,7 +19,7 @@ export interface IsolatedPluginDeps {
   record: PluginRecord;
   registries: ContributionRegistries;
   options: HostOptions;
-  snapshot: Omit<ActivateMessage, 't' | 'pluginId' | 'main' | 'pluginPath' | 'storagePath' | 'stateDir' | 'sdkDir'>;
+  snapshot: Omit<ActivateMessage, 't' | 'pluginId' | 'main' | 'pluginPath' | 'storagePath' | 'stateDir' | 'sdkDir' | 'unstableApi'>;
   executeCommand(id: string, args: Partial<CommandArgs>): Promise<CommandResult>;
   /** The process ended without being asked to: returns the error every open call fails with. */
   onCrash(cause: string): ShadowError;
@@ -71,7 +71,7 @@ export class IsolatedPlugin {
       execArgv: [],
       serialization: 'advanced',
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: process.env['LANG'] ?? 'C.UTF-8' },
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: process.env['LANG'] ?? 'C.UTF-8', SHADOWDISK_PLUGIN_ISOLATED: '1' },
       ...(account ? { uid: account.uid, gid: account.gid } : {}),
     });
     const plugin = new IsolatedPlugin(deps, child, account ? account.name : 'root');
@@ -80,7 +80,7 @@ export class IsolatedPlugin {
     }
     await plugin.activate({
       t: 'activate', pluginId: record.id, main: resolve(record.dir, record.manifest!.main), pluginPath: record.dir, storagePath,
-      stateDir: options.stateDir, sdkDir: join(root, 'dist/sdk'), ...deps.snapshot,
+      stateDir: options.stateDir, sdkDir: join(root, 'dist/sdk'), unstableApi: record.manifest!.shadowdisk.unstableApi, ...deps.snapshot,
     });
     return plugin;
   }

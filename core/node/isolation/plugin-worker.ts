@@ -1,5 +1,6 @@
 // The entry of an isolated plugin's process: resolves `@shadowdisk/sdk` to the host's SDK, activates the plugin with a
 // PluginContext whose registrations and calls go over IPC, and serves the backend's calls until it is killed.
+import { existsSync } from 'node:fs';
 import { registerHooks } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -101,7 +102,13 @@ async function activate(message: ActivateMessage): Promise<void> {
   registerHooks({
     resolve(specifier, context, nextResolve) {
       if (specifier === '@shadowdisk/sdk') return nextResolve(pathToFileURL(join(message.sdkDir, 'index.js')).href, context);
-      if (specifier.startsWith('@shadowdisk/sdk/')) return nextResolve(pathToFileURL(join(message.sdkDir, `${specifier.slice('@shadowdisk/sdk/'.length)}.js`)).href, context);
+      if (specifier === '@shadowdisk/sdk/unstable' && !message.unstableApi) {
+        throw new ShadowError('PLUGIN_PERMISSION_MISSING', `Plugin '${message.pluginId}' imports @shadowdisk/sdk/unstable but its manifest does not opt in; set shadowdisk.unstableApi to true`);
+      }
+      if (specifier.startsWith('@shadowdisk/sdk/')) {
+        const sub = join(message.sdkDir, specifier.slice('@shadowdisk/sdk/'.length));
+        return nextResolve(pathToFileURL(existsSync(join(sub, 'index.js')) ? join(sub, 'index.js') : `${sub}.js`).href, context);
+      }
       return nextResolve(specifier, context);
     },
   });

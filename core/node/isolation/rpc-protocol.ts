@@ -20,6 +20,8 @@ export interface ActivateMessage {
   stateDir: string;
   /** Where `@shadowdisk/sdk` resolves in the child: the host's compiled sdk/. */
   sdkDir: string;
+  /** The manifest opts in to @shadowdisk/sdk/unstable. */
+  unstableApi: boolean;
   settings: Record<string, unknown>;
   commands: CommandInfo[];
   plugins: PluginInfo[];
