@@ -159,3 +159,32 @@ describe('move progress', () => {
     }
   });
 });
+
+describe('shadowdisk recover', () => {
+  it('finishes a move cancelled half-way (Ctrl-C) found in the state directory, with no disk named, and reports it', { timeout: 60_000 }, async () => {
+    await using state = await tempStateDir();
+    await using host = await createHost({ stateDir: state.path, logSink: () => undefined });
+    await using image = await sparseImage(96 * MiB);
+    await run('sfdisk', ['--quiet', image.path], { input: 'label: gpt\nstart=2048,size=65536,type=L\n' });
+    const hashes = await filesystemWithFiles(image.path, MiB, 32 * MiB, 'ext4', 9, 12, 1024 * 1024);
+    await using disk = await loopDevice(image.path);
+    await part(host, 'move', [disk.path, '1'], { by: '2MiB' });
+    const cancel = new AbortController();
+    const cancelled = await host.executeCommand('shadowdisk.partition.part-apply', { positionals: [disk.path], options: { yes: true } }, {
+      signal: cancel.signal,
+      // Cancel once the first of the 2 MiB steps is written: the journal is left at 'moving'.
+      progress: (update) => { if (update.phase === 'move partition 1' && update.done >= 2 * MiB) cancel.abort(); },
+    }).catch((e: unknown) => e);
+    expect(isShadowError(cancelled, 'ABORTED'), String(cancelled)).toBe(true);
+    const refused = await part(host, 'apply', [disk.path], { yes: true }).catch((e: unknown) => e);
+    expect(isShadowError(refused, 'RECOVERY_NEEDED')).toBe(true);
+    const recovered = await host.executeCommand('shadowdisk.partition.recover', { positionals: [], options: { yes: true } });
+    expect(recovered.data).toMatchObject({ recovered: [{ disk: disk.path, state: 'moving', outcome: { action: 'rolled-forward' } }] });
+    expect(recovered.text).toContain(`${disk.path} (interrupted at 'moving'): rolled-forward`);
+    expect(await sfdiskStart(disk.path, 1)).toBe(3 * 2048);
+    const judged = await judgeFilesystem(image.path, 3 * MiB, 32 * MiB, 'ext4');
+    expect(judged.clean).toBe(true);
+    expect(judged.hashes).toEqual(hashes);
+    expect((await host.executeCommand('shadowdisk.partition.recover', { positionals: [], options: { yes: true } })).text).toMatch(/Nothing to recover/);
+  });
+});

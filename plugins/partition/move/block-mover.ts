@@ -68,7 +68,9 @@ export async function runMove(start: MoveProgress, ctx: MoveContext): Promise<Mo
   let next = progress.doneChunks < count ? readStep(progress.doneChunks) : undefined;
   try {
     for (let index = progress.doneChunks; index < count; index++) {
-      ctx.run.signal.throwIfAborted();
+      if (ctx.run.signal.aborted) {
+        throw new ShadowError('ABORTED', `The move of partition ${progress.partition} was cancelled after step ${index} of ${count}; its journal is kept: run 'shadowdisk recover' to finish it`, { cause: ctx.run.signal.reason });
+      }
       const chunk = moveChunk(progress, index);
       const { data, srcSha256 } = await next!;
       next = index + 1 < count ? readStep(index + 1) : undefined;
