@@ -5,9 +5,11 @@ import { pvResizeCommand } from './pv-resize-command.js';
 import { surfaceTestCommand } from './surface-test-command.js';
 import { volumesCommand } from './volumes-command.js';
 import { wipeCommand } from './wipe-command.js';
+import { wipeFreeCommand } from './wipe-free-command.js';
 
 export function activate(ctx: PluginContext): void {
   ctx.commands.registerCommand('shadowdisk.disk-tools.wipe', wipeCommand(ctx));
+  ctx.commands.registerCommand('shadowdisk.disk-tools.wipe-free', wipeFreeCommand);
   const bootCode = bootCodeCommands(ctx);
   ctx.commands.registerCommand('shadowdisk.disk-tools.boot-code-show', bootCode.show);
   ctx.commands.registerCommand('shadowdisk.disk-tools.boot-code-install', bootCode.install);
