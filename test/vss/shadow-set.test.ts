@@ -12,7 +12,7 @@ import { pairedWriter, readRecords } from './paired-writer.js';
 import { pool, vssHost } from './vss-host.js';
 
 const MiB = 1024 * 1024;
-const SETS = Number(process.env['SHADOWDISK_VSS_SETS'] ?? 20);
+const SETS = Number(process.env['SHADOWDISK_VSS_SETS'] ?? 15);
 
 describe('shadow sets', () => {
   it(`takes two volumes at one instant: in ${SETS} sets under a paired writer, B never holds a record missing on A`, async () => {
