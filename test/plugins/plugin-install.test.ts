@@ -1,31 +1,12 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { captureIo } from '../../core/node/cli/capture-io.js';
-import { main } from '../../core/node/cli/main.js';
-import { run, tempDir, type TempDir } from '../helpers/index.js';
-import { gnuTar, manifestOf, npmPack, traversableStateDir, treeHash, type PluginSource } from './plugin-packages.js';
+import { describe, expect, it } from 'vitest';
+import { run } from '../helpers/index.js';
+import { cliJson, gnuTar, manifestOf, npmPack, type PluginSource, treeHash, usePluginTestFolders } from './plugin-packages.js';
 
-let state: TempDir;
-let work: TempDir;
-beforeEach(async () => {
-  state = await traversableStateDir();
-  work = await tempDir('shadowdisk-plugin-pkg-');
-  process.env['SHADOWDISK_HOME'] = state.path;
-  delete process.env['SHADOWDISK_PLUGIN_PATH'];
-});
-afterEach(async () => {
-  delete process.env['SHADOWDISK_HOME'];
-  await work[Symbol.asyncDispose]();
-  await state[Symbol.asyncDispose]();
-});
-
-async function cli(...argv: string[]) {
-  const io = captureIo();
-  const code = await main([...argv, '--json'], io);
-  return { code, json: JSON.parse(io.out()) as Record<string, unknown> & { error?: { code: string; message: string; details?: Record<string, unknown> } } };
-}
+const folders = usePluginTestFolders();
+const cli = cliJson;
 
 const greeter = (version = '1.0.0', permissions: string[] = []): PluginSource => ({
   name: 'greeter', version, permissions,
@@ -35,7 +16,7 @@ const greeter = (version = '1.0.0', permissions: string[] = []): PluginSource =>
 
 /** A plugin folder `package/` under a fresh folder, ready for GNU tar. */
 async function packageFolder(source: PluginSource = greeter()): Promise<string> {
-  const cwd = await mkdtemp(join(work.path, 'src-'));
+  const cwd = await mkdtemp(join(folders.work.path, 'src-'));
   await mkdir(join(cwd, 'package'));
   await writeFile(join(cwd, 'package', 'package.json'), JSON.stringify(manifestOf(source)));
   for (const [path, text] of Object.entries(source.files)) {
@@ -51,14 +32,14 @@ async function tarPack(source: PluginSource): Promise<string> {
   return gnuTar(cwd, join(cwd, `${source.name}.tgz`), ['package']);
 }
 
-const installedState = async () => `${await treeHash(join(state.path, 'installed-plugins'))}/${await treeHash(join(state.path, 'installed-plugins.json'))}`;
+const installedState = async () => `${await treeHash(join(folders.state.path, 'installed-plugins'))}/${await treeHash(join(folders.state.path, 'installed-plugins.json'))}`;
 
 describe('plugin install', () => {
   it('installs a packed plugin, runs its command, disables, enables, updates and uninstalls it', async () => {
-    const v1 = await npmPack(work.path, greeter());
+    const v1 = await npmPack(folders.work.path, greeter());
     const dry = await cli('plugin', 'install', v1, '--dry-run');
     expect(dry.json).toMatchObject({ id: 'acme.greeter', version: '1.0.0', dryRun: true, installed: false, runsAs: 'unprivileged', contributions: { commands: ['acme.greeter.greet'] } });
-    expect(existsSync(join(state.path, 'installed-plugins.json'))).toBe(false);
+    expect(existsSync(join(folders.state.path, 'installed-plugins.json'))).toBe(false);
 
     const refused = await cli('plugin', 'install', v1);
     expect(refused.json.error?.code).toBe('ABORTED');
@@ -76,16 +57,16 @@ describe('plugin install', () => {
     await cli('plugin', 'enable', 'acme.greeter');
 
     // An update that asks for more permissions needs consent again; one that does not, does not.
-    const v2 = await npmPack(work.path, greeter('1.1.0', ['network']));
+    const v2 = await npmPack(folders.work.path, greeter('1.1.0', ['network']));
     expect((await cli('plugin', 'update', v2)).json.error).toMatchObject({ code: 'ABORTED', message: expect.stringContaining('new: network') });
     expect((await cli('plugin', 'update', v2, '--yes')).json).toMatchObject({ version: '1.1.0', previousVersion: '1.0.0', newPermissions: ['network'], installed: true });
-    const v3 = await npmPack(work.path, greeter('1.2.0', ['network']));
+    const v3 = await npmPack(folders.work.path, greeter('1.2.0', ['network']));
     expect((await cli('plugin', 'update', v3)).json).toMatchObject({ version: '1.2.0', installed: true });
     expect((await cli('greet')).json).toEqual({ greeting: 'hello world', version: '1.2.0' });
-    expect(readdirSync(join(state.path, 'installed-plugins'))).toHaveLength(1);
+    expect(readdirSync(join(folders.state.path, 'installed-plugins'))).toHaveLength(1);
 
     expect((await cli('plugin', 'uninstall', 'acme.greeter')).json).toMatchObject({ uninstalled: true });
-    expect(readdirSync(join(state.path, 'installed-plugins'))).toEqual([]);
+    expect(readdirSync(join(folders.state.path, 'installed-plugins'))).toEqual([]);
     expect((await cli('greet')).json.error?.code).toBe('COMMAND_NOT_FOUND');
     expect((await cli('plugin', 'list')).json['plugins']).toEqual([]);
   });
@@ -93,20 +74,20 @@ describe('plugin install', () => {
   it('refuses bad archives and manifests with a named code and leaves the installed plugins byte for byte unchanged', async () => {
     // A plugin already installed, so the folder and the list have something to keep.
     expect((await cli('plugin', 'install', await tarPack(greeter()), '--yes')).json['installed']).toBe(true);
-    const outside = join(work.path, 'escaped');
+    const outside = join(folders.work.path, 'escaped');
     await mkdir(outside);
     const cases: { name: string; make: () => Promise<string>; code: string; reason?: string; text: RegExp }[] = [
       {
         name: 'path traversal', code: 'PLUGIN_ARCHIVE_UNSAFE', reason: 'parent-segment', text: /'package\/\.\.\/\.\.\/escaped\/evil\.js' contains '\.\.'/,
-        make: async () => { const cwd = await packageFolder(); await writeFile(join(cwd, 'package', 'evil.js'), 'x'); return gnuTar(cwd, join(work.path, 'traversal.tgz'), ['package'], ['-P', '--transform', 's,^package/evil.js,package/../../escaped/evil.js,']); },
+        make: async () => { const cwd = await packageFolder(); await writeFile(join(cwd, 'package', 'evil.js'), 'x'); return gnuTar(cwd, join(folders.work.path, 'traversal.tgz'), ['package'], ['-P', '--transform', 's,^package/evil.js,package/../../escaped/evil.js,']); },
       },
       {
         name: 'absolute path', code: 'PLUGIN_ARCHIVE_UNSAFE', reason: 'absolute-path', text: /has an absolute path/,
-        make: async () => { const cwd = await packageFolder(); await writeFile(join(outside, 'abs.js'), 'x'); return gnuTar(cwd, join(work.path, 'absolute.tgz'), ['package', join(outside, 'abs.js')], ['-P']); },
+        make: async () => { const cwd = await packageFolder(); await writeFile(join(outside, 'abs.js'), 'x'); return gnuTar(cwd, join(folders.work.path, 'absolute.tgz'), ['package', join(outside, 'abs.js')], ['-P']); },
       },
       {
         name: 'link leaving the root', code: 'PLUGIN_ARCHIVE_UNSAFE', reason: 'link-escape', text: /symbolic link 'lib' points at '\.\.\/\.\.\/escaped', outside the package/,
-        make: async () => { const cwd = await packageFolder(); await symlink('../../escaped', join(cwd, 'package', 'lib')); return gnuTar(cwd, join(work.path, 'link.tgz'), ['package']); },
+        make: async () => { const cwd = await packageFolder(); await symlink('../../escaped', join(cwd, 'package', 'lib')); return gnuTar(cwd, join(folders.work.path, 'link.tgz'), ['package']); },
       },
       {
         name: 'chain of links leaving the root', code: 'PLUGIN_ARCHIVE_UNSAFE', reason: 'link-escape', text: /symbolic link 'up' resolves to '.*', outside the package/,
@@ -114,20 +95,20 @@ describe('plugin install', () => {
           const cwd = await packageFolder();
           await symlink('.', join(cwd, 'package', 'here'));
           await symlink('here/..', join(cwd, 'package', 'up'));
-          return gnuTar(cwd, join(work.path, 'chain.tgz'), ['package']);
+          return gnuTar(cwd, join(folders.work.path, 'chain.tgz'), ['package']);
         },
       },
       {
         name: 'archive bomb (bytes)', code: 'PLUGIN_ARCHIVE_UNSAFE', reason: 'too-many-bytes', text: /unpacks to more than 134217728 bytes|inflates to more than/,
-        make: async () => { const cwd = await packageFolder(); await truncate(join(cwd, 'package', 'zeros.bin'), 0).catch(() => undefined); await writeFile(join(cwd, 'package', 'zeros.bin'), ''); await truncate(join(cwd, 'package', 'zeros.bin'), 160 * 1024 * 1024); return gnuTar(cwd, join(work.path, 'bomb.tgz'), ['package'], ['-I', 'gzip -1']); },
+        make: async () => { const cwd = await packageFolder(); await truncate(join(cwd, 'package', 'zeros.bin'), 0).catch(() => undefined); await writeFile(join(cwd, 'package', 'zeros.bin'), ''); await truncate(join(cwd, 'package', 'zeros.bin'), 160 * 1024 * 1024); return gnuTar(cwd, join(folders.work.path, 'bomb.tgz'), ['package'], ['-I', 'gzip -1']); },
       },
       {
         name: 'archive bomb (entries)', code: 'PLUGIN_ARCHIVE_UNSAFE', reason: 'too-many-entries', text: /more than 5000 entries/,
-        make: async () => { const cwd = await packageFolder(); await mkdir(join(cwd, 'package', 'many')); await Promise.all(Array.from({ length: 5100 }, (_, i) => writeFile(join(cwd, 'package', 'many', `f${i}`), ''))); return gnuTar(cwd, join(work.path, 'entries.tgz'), ['package']); },
+        make: async () => { const cwd = await packageFolder(); await mkdir(join(cwd, 'package', 'many')); await Promise.all(Array.from({ length: 5100 }, (_, i) => writeFile(join(cwd, 'package', 'many', `f${i}`), ''))); return gnuTar(cwd, join(folders.work.path, 'entries.tgz'), ['package']); },
       },
       {
         name: 'special file', code: 'PLUGIN_ARCHIVE_UNSAFE', reason: 'special-file', text: /is a FIFO/,
-        make: async () => { const cwd = await packageFolder(); await run('mkfifo', [join(cwd, 'package', 'pipe')]); return gnuTar(cwd, join(work.path, 'fifo.tgz'), ['package']); },
+        make: async () => { const cwd = await packageFolder(); await run('mkfifo', [join(cwd, 'package', 'pipe')]); return gnuTar(cwd, join(folders.work.path, 'fifo.tgz'), ['package']); },
       },
       {
         name: 'bad manifest', code: 'PLUGIN_MANIFEST_INVALID', text: /shadowdisk\.contributes\.commands\[0\]\.id: must look like publisher\.plugin\.thing/,
@@ -151,7 +132,7 @@ describe('plugin install', () => {
       },
       {
         name: 'not an archive', code: 'PLUGIN_ARCHIVE_INVALID', text: /not a valid gzip stream/,
-        make: async () => { const path = join(work.path, 'junk.tgz'); await writeFile(path, Buffer.from([0x1f, 0x8b, 1, 2, 3])); return path; },
+        make: async () => { const path = join(folders.work.path, 'junk.tgz'); await writeFile(path, Buffer.from([0x1f, 0x8b, 1, 2, 3])); return path; },
       },
     ];
     const before = await installedState();
@@ -165,10 +146,10 @@ describe('plugin install', () => {
         expect.soft(code, c.name).toBe(6);
       }
       expect(await installedState(), c.name).toBe(before);
-      expect(readdirSync(join(state.path, 'plugin-staging')).length, c.name).toBe(0);
+      expect(readdirSync(join(folders.state.path, 'plugin-staging')).length, c.name).toBe(0);
     }
     expect(readdirSync(outside)).toEqual(['abs.js']);
-    expect(existsSync(join(work.path, '..', 'escaped'))).toBe(false);
+    expect(existsSync(join(folders.work.path, '..', 'escaped'))).toBe(false);
     await rm(outside, { recursive: true });
   });
 });

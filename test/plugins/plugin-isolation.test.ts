@@ -1,34 +1,13 @@
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { captureIo } from '../../core/node/cli/capture-io.js';
-import { main } from '../../core/node/cli/main.js';
+import { describe, expect, it } from 'vitest';
 import { createHost } from '../../core/node/index.js';
 import { isShadowError } from '../../sdk/index.js';
-import { loopDevice, run, sparseImage, tempDir, type TempDir } from '../helpers/index.js';
-import { gnuTar, manifestOf, traversableStateDir, type PluginSource } from './plugin-packages.js';
+import { loopDevice, run, sparseImage } from '../helpers/index.js';
+import { cliJson, gnuTar, manifestOf, traversableStateDir, type PluginSource, usePluginTestFolders } from './plugin-packages.js';
 
-let state: TempDir;
-let work: TempDir;
-beforeEach(async () => {
-  state = await traversableStateDir();
-  work = await tempDir('shadowdisk-plugin-pkg-');
-  process.env['SHADOWDISK_HOME'] = state.path;
-  process.env['SHADOWDISK_PLUGIN_CALL_TIMEOUT_MS'] = '1500';
-  delete process.env['SHADOWDISK_PLUGIN_PATH'];
-});
-afterEach(async () => {
-  delete process.env['SHADOWDISK_HOME'];
-  delete process.env['SHADOWDISK_PLUGIN_CALL_TIMEOUT_MS'];
-  await work[Symbol.asyncDispose]();
-  await state[Symbol.asyncDispose]();
-});
-
-async function cli(...argv: string[]) {
-  const io = captureIo();
-  const code = await main([...argv, '--json'], io);
-  return { code, json: JSON.parse(io.out()) as Record<string, unknown> & { error?: { code: string; message: string } } };
-}
+const folders = usePluginTestFolders({ SHADOWDISK_PLUGIN_CALL_TIMEOUT_MS: '1500' });
+const cli = cliJson;
 
 const command = (plugin: string, name: string, cli: string) => ({ id: `acme.${plugin}.${name}`, title: `${plugin} ${name}`, cli });
 
@@ -85,11 +64,11 @@ export function activate(ctx) {
 
 async function installAll(): Promise<void> {
   for (const source of plugins) {
-    const cwd = join(work.path, source.name);
+    const cwd = join(folders.work.path, source.name);
     await mkdir(join(cwd, 'package'), { recursive: true });
     await writeFile(join(cwd, 'package', 'package.json'), JSON.stringify(manifestOf(source)));
     for (const [path, text] of Object.entries(source.files)) await writeFile(join(cwd, 'package', path), text);
-    const file = await gnuTar(cwd, join(work.path, `${source.name}.tgz`), ['package']);
+    const file = await gnuTar(cwd, join(folders.work.path, `${source.name}.tgz`), ['package']);
     expect((await cli('plugin', 'install', file, '--yes')).json).toMatchObject({ installed: true, runsAs: 'unprivileged' });
   }
 }

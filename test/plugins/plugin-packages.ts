@@ -2,7 +2,10 @@
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { run, type TempDir } from '../helpers/index.js';
+import { afterEach, beforeEach } from 'vitest';
+import { captureIo } from '../../core/node/cli/capture-io.js';
+import { main } from '../../core/node/cli/main.js';
+import { run, tempDir, type TempDir } from '../helpers/index.js';
 
 export interface PluginSource {
   name: string;
@@ -73,4 +76,37 @@ export async function treeHash(root: string): Promise<string> {
 export async function traversableStateDir(): Promise<TempDir> {
   const path = await mkdtemp('/tmp/shadowdisk-plugin-state-');
   return { path, [Symbol.asyncDispose]: () => rm(path, { recursive: true, force: true }) };
+}
+
+export interface PluginTestFolders {
+  /** The state directory of the current test (SHADOWDISK_HOME), traversable by the plugin user. */
+  readonly state: TempDir;
+  /** Scratch space for package sources and files. */
+  readonly work: TempDir;
+}
+
+/** Gives each test of the file a fresh state directory as SHADOWDISK_HOME (plus `env`) and a scratch folder, both removed after it. */
+export function usePluginTestFolders(env: Record<string, string> = {}): PluginTestFolders {
+  let state: TempDir | undefined;
+  let work: TempDir | undefined;
+  beforeEach(async () => {
+    state = await traversableStateDir();
+    work = await tempDir('shadowdisk-plugin-pkg-');
+    process.env['SHADOWDISK_HOME'] = state.path;
+    Object.assign(process.env, env);
+    delete process.env['SHADOWDISK_PLUGIN_PATH'];
+  });
+  afterEach(async () => {
+    for (const key of ['SHADOWDISK_HOME', ...Object.keys(env)]) delete process.env[key];
+    await work?.[Symbol.asyncDispose]();
+    await state?.[Symbol.asyncDispose]();
+  });
+  return { get state() { return state!; }, get work() { return work!; } };
+}
+
+/** Runs the CLI in this process with --json; returns the exit code and the parsed result or error. */
+export async function cliJson(...argv: string[]) {
+  const io = captureIo();
+  const code = await main([...argv, '--json'], io);
+  return { code, json: JSON.parse(io.out()) as Record<string, unknown> & { error?: { code: string; message: string; details?: Record<string, unknown> } } };
 }

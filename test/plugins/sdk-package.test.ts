@@ -2,32 +2,14 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { captureIo } from '../../core/node/cli/capture-io.js';
-import { main } from '../../core/node/cli/main.js';
-import { run, tempDir, type TempDir } from '../helpers/index.js';
-import { traversableStateDir } from './plugin-packages.js';
+import { describe, expect, it } from 'vitest';
+import { run } from '../helpers/index.js';
+import { cliJson, usePluginTestFolders } from './plugin-packages.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 
-let state: TempDir;
-let work: TempDir;
-beforeEach(async () => {
-  state = await traversableStateDir();
-  work = await tempDir('shadowdisk-sdk-pkg-');
-  process.env['SHADOWDISK_HOME'] = state.path;
-});
-afterEach(async () => {
-  delete process.env['SHADOWDISK_HOME'];
-  await work[Symbol.asyncDispose]();
-  await state[Symbol.asyncDispose]();
-});
-
-async function cli(...argv: string[]) {
-  const io = captureIo();
-  const code = await main([...argv, '--json'], io);
-  return { code, json: JSON.parse(io.out()) as Record<string, unknown> & { error?: { code: string; message: string } } };
-}
+const folders = usePluginTestFolders();
+const cli = cliJson;
 
 const pluginSource = `import { ShadowError, type PluginContext } from '@shadowdisk/sdk';
 import { pluginProcess } from '@shadowdisk/sdk/unstable';
@@ -43,16 +25,16 @@ export function activate(ctx: PluginContext): void {
 /** A third-party plugin project whose only Shadowdisk dependency is the packed SDK. */
 async function project(unstableApi: boolean): Promise<string> {
   if (!existsSync(join(repo, 'dist/sdk/index.js'))) throw new Error("dist/sdk is missing: run 'npm run build:ts' first");
-  const { stdout } = await run('npm', ['pack', join(repo, 'dist/sdk'), '--pack-destination', work.path, '--json', '--silent']);
+  const { stdout } = await run('npm', ['pack', join(repo, 'dist/sdk'), '--pack-destination', folders.work.path, '--json', '--silent']);
   const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
   const paths = packed!.files.map((f) => f.path);
   expect(paths).toEqual(expect.arrayContaining(['index.js', 'index.d.ts', 'node.d.ts', 'unstable/index.d.ts', 'package.json']));
   expect(paths.filter((p) => p.endsWith('.map') || p.includes('test'))).toEqual([]);
 
-  const dir = join(work.path, `third-${unstableApi}`);
+  const dir = join(folders.work.path, `third-${unstableApi}`);
   const sdk = join(dir, 'node_modules/@shadowdisk/sdk');
   await mkdir(sdk, { recursive: true });
-  await run('tar', ['-xzf', join(work.path, packed!.filename), '-C', sdk, '--strip-components=1']);
+  await run('tar', ['-xzf', join(folders.work.path, packed!.filename), '-C', sdk, '--strip-components=1']);
   await mkdir(join(dir, 'node_modules/@types'), { recursive: true });
   await symlink(join(repo, 'node_modules/zod'), join(dir, 'node_modules/zod'));
   await symlink(join(repo, 'node_modules/@types/node'), join(dir, 'node_modules/@types/node'));
@@ -68,8 +50,8 @@ async function project(unstableApi: boolean): Promise<string> {
 }
 
 async function packPlugin(dir: string): Promise<string> {
-  const { stdout } = await run('npm', ['pack', dir, '--pack-destination', work.path, '--json', '--silent']);
-  return join(work.path, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
+  const { stdout } = await run('npm', ['pack', dir, '--pack-destination', folders.work.path, '--json', '--silent']);
+  return join(folders.work.path, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
 }
 
 describe('@shadowdisk/sdk as a package', () => {
