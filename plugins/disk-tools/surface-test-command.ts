@@ -6,7 +6,8 @@ import { formatBytes, renderTable, ShadowError } from '../../sdk/index.js';
 import { writeStateFileDurably } from '../../sdk/node.js';
 import { parseBytes, positional } from './command-args.js';
 import { scanSurface } from './surface-scan.js';
-import { partitionsOf, resolveTarget, type TargetDevice } from './target-device.js';
+import { writeTestSurface, type WriteTestResult } from './surface-write-test.js';
+import { openForWriting, partitionsOf, refuseBusy, resolveTarget, type TargetDevice } from './target-device.js';
 
 const DEFAULT_BLOCK_BYTES = 4 * 1024 * 1024;
 
@@ -28,6 +29,21 @@ export const surfaceTestCommand = (ctx: PluginContext) => async (args: CommandAr
   const blockBytes = args.options['block-size'] === undefined ? DEFAULT_BLOCK_BYTES : parseBytes(String(args.options['block-size']), target.logicalSectorSize, '--block-size');
   if (blockBytes < target.logicalSectorSize || blockBytes > 64 * 1024 * 1024) throw new ShadowError('INVALID_ARGUMENT', `--block-size must be from one sector to 64MiB, got ${blockBytes} bytes`);
   const startedAt = new Date().toISOString();
+  const stamp = startedAt.replace(/[:.]/g, '-');
+  let writeTest: WriteTestResult | null = null;
+  if (args.options['write-test'] === true) {
+    // Writes, even when each block is put back: only on a target nothing uses, and only when asked twice.
+    refuseBusy(target, 'write-test');
+    if (args.options['yes'] !== true && !(await run.confirm?.(`Write test patterns over every block of ${target.path} (each block is restored)?`))) {
+      throw new ShadowError('ABORTED', `No write test: confirm with --yes (or answer yes on a terminal)`);
+    }
+    const claim = await openForWriting(target);
+    try {
+      writeTest = await writeTestSurface(target.path, startBytes, endBytes, blockBytes, join(ctx.storagePath, 'surface', `${basename(target.diskPath)}-${stamp}.write-test-block`), run);
+    } finally {
+      await claim.close();
+    }
+  }
   const scan = await scanSurface(target.path, startBytes, endBytes, blockBytes, run);
   // LBAs of the disk, whatever was scanned, so maps of a disk and of its partitions agree.
   const sectorsBefore = target.startBytes / scan.sectorSize;
@@ -43,14 +59,16 @@ export const surfaceTestCommand = (ctx: PluginContext) => async (args: CommandAr
   const map = {
     device: target.path, disk: target.diskPath, sectorSize: scan.sectorSize, startedAt, rangeBytes: [startBytes, endBytes], blockBytes,
     readBytes: scan.readBytes, seconds: scan.seconds, mibPerSec: scan.readBytes / 1048576 / Math.max(scan.seconds, 1e-9), retryReads: scan.retryReads, badSectors, badRanges,
+    writeTest: writeTest && { ...writeTest, badRanges: writeTest.badRanges.map((r) => ({ ...r, firstLba: r.firstLba + sectorsBefore })), unreadableRanges: writeTest.unreadableRanges.map((r) => ({ ...r, firstLba: r.firstLba + sectorsBefore })) },
   };
-  const mapPath = join(ctx.storagePath, 'surface', `${basename(target.diskPath)}-${startedAt.replace(/[:.]/g, '-')}.json`);
+  const mapPath = join(ctx.storagePath, 'surface', `${basename(target.diskPath)}-${stamp}.json`);
   writeStateFileDurably(mapPath, map);
   return {
     data: { ...map, mapFile: mapPath },
     text: [
       `Read ${formatBytes(scan.readBytes)} of ${target.path} in ${scan.seconds.toFixed(1)} s (${map.mibPerSec.toFixed(0)} MiB/s): ${badSectors ? `${badSectors} unreadable sector(s) in ${badRanges.length} range(s)` : 'no unreadable sectors'}`,
       ...(badRanges.length ? [renderTable(['FIRST LBA', 'LAST LBA', 'SECTORS', 'PARTITION'], badRanges.map((r) => [r.firstLba, r.lastLba, r.count, r.partition]))] : []),
+      ...(writeTest ? [`Write test: ${formatBytes(writeTest.testedBytes)} in ${writeTest.seconds.toFixed(1)} s, ${writeTest.badRanges.length} block(s) did not keep a pattern, every block restored`] : []),
       `Bad-sector map: ${mapPath}`,
     ].join('\n'),
   };

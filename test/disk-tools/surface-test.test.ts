@@ -1,9 +1,10 @@
 // `disk surface-test` on a loop device over the testdisk FUSE server failing reads at chosen LBAs: the bad-sector map
 // lists exactly those ranges (with their partitions), for the disk, a partition and a range of it.
-import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { Job, type JobEvent } from '../../core/common/index.js';
-import { loopPartitionNodes, powerCutDisk, run, sparseImage } from '../helpers/index.js';
+import { loopDevice, loopPartitionNodes, mkfs, mount, powerCutDisk, run, sparseImage } from '../helpers/index.js';
 import { MiB, withHost } from './disk-fixtures.js';
 
 interface SurfaceData {
@@ -54,6 +55,31 @@ describe('disk surface-test', () => {
       const part = await surface(disk.device, { range: '4096-16384', 'block-size': '1MiB' });
       expect(part.readBytes).toBe((16384 - 4096) * 512);
       expect(part.badRanges.map((r) => [r.firstLba, r.count])).toEqual([[5000, 1], [16380, 4]]);
+    });
+  });
+
+  it('write-tests every block of an unused disk and puts each back, and refuses a mounted one', async () => {
+    await using backing = await sparseImage(12 * MiB);
+    await writeFile(backing.path, randomBytes(12 * MiB));
+    await using disk = await powerCutDisk(backing.path);
+    await withHost(async (host) => {
+      const before = await readFile(disk.device);
+      const result = (await host.executeCommand('shadowdisk.disk-tools.surface-test', { positionals: [disk.device], options: { 'write-test': true, yes: true, 'block-size': '1MiB' } })).data as SurfaceData & { writeTest: { testedBytes: number; badRanges: unknown[]; unreadableRanges: unknown[] } };
+      expect(result.writeTest).toMatchObject({ testedBytes: 12 * MiB, badRanges: [], unreadableRanges: [] });
+      expect(result.badRanges).toEqual([]);
+      // Each 1 MiB block was written twice (pattern, then original), and reads back as it was.
+      expect((await disk.status()).writes).toBeGreaterThanOrEqual(24);
+      expect((await readFile(disk.device)).equals(before)).toBe(true);
+    });
+    await using image = await sparseImage(32 * MiB);
+    await using loop = await loopDevice(image.path);
+    await mkfs(loop.path, 'ext4');
+    await withHost(async (host) => {
+      await using mounted = await mount(loop.path);
+      const before = await readFile(image.path);
+      await expect(host.executeCommand('shadowdisk.disk-tools.surface-test', { positionals: [loop.path], options: { 'write-test': true, yes: true } }))
+        .rejects.toMatchObject({ code: 'TARGET_BUSY', message: expect.stringContaining(`mounted on ${mounted.mountpoint}`) });
+      expect((await readFile(image.path)).equals(before)).toBe(true);
     });
   });
 });
