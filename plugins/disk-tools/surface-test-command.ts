@@ -7,7 +7,7 @@ import { writeStateFileDurably } from '../../sdk/node.js';
 import { parseBytes, positional } from './command-args.js';
 import { scanSurface } from './surface-scan.js';
 import { writeTestSurface, type WriteTestResult } from './surface-write-test.js';
-import { openForWriting, partitionsOf, refuseBusy, resolveTarget, type TargetDevice } from './target-device.js';
+import { openForWriting, refuseBusy, resolveTarget, type TargetDevice } from './target-device.js';
 
 const DEFAULT_BLOCK_BYTES = 4 * 1024 * 1024;
 
@@ -47,7 +47,7 @@ export const surfaceTestCommand = (ctx: PluginContext) => async (args: CommandAr
   const scan = await scanSurface(target.path, startBytes, endBytes, blockBytes, run);
   // LBAs of the disk, whatever was scanned, so maps of a disk and of its partitions agree.
   const sectorsBefore = target.startBytes / scan.sectorSize;
-  const partitions = target.kind === 'disk' ? await partitionsOf(ctx, target) : [];
+  const partitions = target.partitions;
   const badRanges = scan.badRanges.map((r) => {
     const firstLba = r.firstLba + sectorsBefore;
     const byteStart = firstLba * scan.sectorSize;

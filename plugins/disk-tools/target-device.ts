@@ -18,6 +18,8 @@ export interface TargetDevice {
   startBytes: number;
   /** Why writing to it now would hurt: mounts, holders, swap, loop attachments (of it or, for a disk, its partitions). */
   busyReasons: string[];
+  /** For a disk: the partitions the kernel knows on it. */
+  partitions: { path: string; number: number; startBytes: number; sizeBytes: number }[];
 }
 
 interface DisksAnswer {
@@ -38,7 +40,7 @@ export async function resolveTarget(ctx: PluginContext, given: string): Promise<
   }
   if (info.isFile()) {
     const disks = (await ctx.commands.executeCommand('shadowdisk.partition.disks', { positionals: [path] })).data as DisksAnswer;
-    return { path, kind: 'image-file', sizeBytes: info.size, logicalSectorSize: 512, diskPath: path, startBytes: 0, busyReasons: disks.disks[0]?.busyReasons ?? [] };
+    return { path, kind: 'image-file', sizeBytes: info.size, logicalSectorSize: 512, diskPath: path, startBytes: 0, busyReasons: disks.disks[0]?.busyReasons ?? [], partitions: [] };
   }
   if (!info.isBlockDevice()) throw new ShadowError('INVALID_ARGUMENT', `'${given}' is neither a block device nor an image file`);
   const devNumber = `${Number((BigInt(info.rdev) >> 8n) & 0xfffn)}:${Number((BigInt(info.rdev) & 0xffn) | ((BigInt(info.rdev) >> 12n) & 0xfff00n))}`;
@@ -53,15 +55,8 @@ export async function resolveTarget(ctx: PluginContext, given: string): Promise<
   const busyReasons = isPartition ? disk.busyReasons.filter((reason) => reason.startsWith(`${name} `)) : disk.busyReasons;
   return {
     path, kind: isPartition ? 'partition' : 'disk', sizeBytes: Number(geometry.sizeBytes), logicalSectorSize: geometry.logicalSectorSize, diskPath,
-    startBytes: isPartition ? Number((await sysText(`${sysPath}/start`)) ?? 0) * 512 : 0, busyReasons,
+    startBytes: isPartition ? Number((await sysText(`${sysPath}/start`)) ?? 0) * 512 : 0, busyReasons, partitions: isPartition ? [] : disk.partitions,
   };
-}
-
-/** Partitions the kernel knows on a disk target: [path, startBytes on the disk]. */
-export async function partitionsOf(ctx: PluginContext, target: TargetDevice): Promise<{ path: string; number: number; startBytes: number; sizeBytes: number }[]> {
-  if (target.kind !== 'disk') return [];
-  const disks = (await ctx.commands.executeCommand('shadowdisk.partition.disks', { positionals: [target.path] })).data as DisksAnswer;
-  return disks.disks[0]?.partitions ?? [];
 }
 
 /** Every disk and partition the kernel lists (image files left out). */

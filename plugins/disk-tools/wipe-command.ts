@@ -8,7 +8,7 @@ import { writeStateFileDurably } from '../../sdk/node.js';
 import { choiceOption, integerOption, positional } from './command-args.js';
 import { discardAll, randomPattern, verifyPattern, writePattern, type Pattern, type VerifyResult } from './overwrite.js';
 import { probeSignatures, readMagic, zeroMagic, type SavedSignature, type Signature } from './signatures.js';
-import { openForWriting, partitionsOf, refuseBusy, resolveTarget, type TargetDevice } from './target-device.js';
+import { openForWriting, refuseBusy, resolveTarget, type TargetDevice } from './target-device.js';
 
 const METHODS = ['signatures', 'zero', 'random', 'discard'] as const;
 type Method = (typeof METHODS)[number];
@@ -16,9 +16,9 @@ type Method = (typeof METHODS)[number];
 const SIGNATURE_ROUNDS = 8;
 
 /** Signatures on the target and, for a disk, on each partition the kernel knows (the table goes last). */
-async function findSignatures(ctx: PluginContext, target: TargetDevice): Promise<Signature[]> {
+async function findSignatures(target: TargetDevice): Promise<Signature[]> {
   const inside: Signature[] = [];
-  for (const part of await partitionsOf(ctx, target)) inside.push(...(await probeSignatures(part.path)));
+  for (const part of target.partitions) inside.push(...(await probeSignatures(part.path)));
   return [...inside, ...(await probeSignatures(target.path))];
 }
 
@@ -32,8 +32,10 @@ export const wipeCommand = (ctx: PluginContext) => async (args: CommandArgs, run
   if (passes > 1 && (method === 'signatures' || method === 'discard')) throw new ShadowError('INVALID_ARGUMENT', `--passes applies to zero and random, not to ${method}`);
   const verify = args.options['verify'] === true;
   const target = await resolveTarget(ctx, given);
-  const signatures = await findSignatures(ctx, target);
   const base = { target: target.path, kind: target.kind, sizeBytes: target.sizeBytes, method, passes };
+  // A busy target is refused before anything, probing included; a dry run lists what is there and why it would be.
+  if (args.options['dry-run'] !== true) refuseBusy(target, 'wipe');
+  const signatures = await findSignatures(target);
   if (args.options['dry-run'] === true) {
     const writes = method === 'signatures' ? `zero the magic of ${signatures.length} signature(s)` : method === 'discard' ? `discard all ${formatBytes(target.sizeBytes)}` : `write ${passes} pass(es) of ${method === 'zero' ? 'zeros' : 'random data'} over all ${formatBytes(target.sizeBytes)}`;
     return {
@@ -45,7 +47,6 @@ export const wipeCommand = (ctx: PluginContext) => async (args: CommandArgs, run
       ].join('\n'),
     };
   }
-  refuseBusy(target, 'wipe');
   if (args.options['yes'] !== true && !(await run.confirm?.(`Erase ${target.path} (${formatBytes(target.sizeBytes)}, method ${method})? This cannot be undone`))) {
     throw new ShadowError('ABORTED', `Not wiped: confirm with --yes (or answer yes on a terminal) to erase ${target.path}`);
   }
@@ -55,7 +56,7 @@ export const wipeCommand = (ctx: PluginContext) => async (args: CommandArgs, run
   const started = performance.now();
 
   if (method === 'signatures') {
-    for (let round = 0, found = signatures; found.length > 0; round++, found = await findSignatures(ctx, target)) {
+    for (let round = 0, found = signatures; found.length > 0; round++, found = await findSignatures(target)) {
       if (round === SIGNATURE_ROUNDS) throw new ShadowError('IO_ERROR', `Signatures keep appearing on ${target.path} after ${round} rounds of erasing: ${found.map((s) => s.type).join(', ')}`);
       run.progress({ phase: `erase signatures (round ${round + 1})`, done: journal.erased.length, total: journal.erased.length + found.length });
       journal.erased.push(...(await readMagic(found)));
@@ -81,7 +82,7 @@ export const wipeCommand = (ctx: PluginContext) => async (args: CommandArgs, run
       await claim.close();
     }
   }
-  const remaining = await findSignatures(ctx, target);
+  const remaining = await findSignatures(target);
   journal.state = 'done';
   writeStateFileDurably(journalPath, journal);
   const seconds = (performance.now() - started) / 1000;
