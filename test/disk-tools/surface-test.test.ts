@@ -55,6 +55,11 @@ describe('disk surface-test', () => {
       const part = await surface(disk.device, { range: '4096-16384', 'block-size': '1MiB' });
       expect(part.readBytes).toBe((16384 - 4096) * 512);
       expect(part.badRanges.map((r) => [r.firstLba, r.count])).toEqual([[5000, 1], [16380, 4]]);
+
+      // The saved maps, newest first, counted per partition.
+      const saved = (await host.executeCommand('shadowdisk.disk-tools.surface-maps', { positionals: [disk.device] })).data as { maps: { device: string; badSectors: number; badSectorsByPartition: Record<string, number> }[] };
+      expect(saved.maps.map((m) => [m.device, m.badSectors])).toEqual([[disk.device, 5], [p2, 38], [disk.device, 49]]);
+      expect(saved.maps[2]!.badSectorsByPartition).toEqual({ 'outside partitions': 1, [p1!]: 10, [p2!]: 38 });
     });
   });
 
