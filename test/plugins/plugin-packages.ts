@@ -110,3 +110,9 @@ export async function cliJson(...argv: string[]) {
   const code = await main([...argv, '--json'], io);
   return { code, json: JSON.parse(io.out()) as Record<string, unknown> & { error?: { code: string; message: string; details?: Record<string, unknown> } } };
 }
+
+/** Packs an existing plugin folder (an example) with `npm pack` into `dest`; returns the .tgz path. */
+export async function npmPackFolder(folder: string, dest: string): Promise<string> {
+  const { stdout } = await run('npm', ['pack', folder, '--pack-destination', dest, '--json', '--silent']);
+  return join(dest, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
+}
