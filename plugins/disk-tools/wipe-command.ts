@@ -4,7 +4,7 @@
 import { basename, join } from 'node:path';
 import type { CommandArgs, CommandResult, PluginContext, RunContext } from '../../sdk/index.js';
 import { formatBytes, renderTable, ShadowError } from '../../sdk/index.js';
-import { writeStateFileDurably } from '../../sdk/node.js';
+import { runTool, writeStateFileDurably } from '../../sdk/node.js';
 import { choiceOption, integerOption, positional } from './command-args.js';
 import { discardAll, randomPattern, verifyPattern, writePattern, type Pattern, type VerifyResult } from './overwrite.js';
 import { probeSignatures, readMagic, zeroMagic, type SavedSignature, type Signature } from './signatures.js';
@@ -70,7 +70,9 @@ export const wipeCommand = (ctx: PluginContext) => async (args: CommandArgs, run
       let last: Pattern = { kind: 'zero' };
       if (method === 'discard') {
         run.progress({ phase: 'discard', done: 0, total: target.sizeBytes });
-        discardAll(target.path, target.sizeBytes);
+        // An image file's "discard" is punching the whole file into a hole, as a loop device does with BLKDISCARD.
+        if (target.kind === 'image-file') await runTool('fallocate', ['--punch-hole', '--offset', '0', '--length', String(target.sizeBytes), target.path], { signal: run.signal });
+        else discardAll(target.path, target.sizeBytes);
       } else {
         for (let pass = 1; pass <= passes; pass++) {
           last = method === 'random' ? randomPattern() : { kind: 'zero' };

@@ -100,7 +100,7 @@ describe('disk wipe', () => {
     });
   });
 
-  it('discards a loop device: the backing file keeps no blocks and reads back zeros', async () => {
+  it('discards a loop device and an image file: the files keep no blocks and read back zeros', async () => {
     await using image = await sparseImage(32 * MiB);
     await using loop = await loopDevice(image.path);
     await randomFill(loop.path, 32 * MiB);
@@ -112,6 +112,14 @@ describe('disk wipe', () => {
       expect((await stat(image.path)).blocks).toBe(0);
       expect((await readFile(image.path)).every((b) => b === 0)).toBe(true);
       expect(await wipefsList(loop.path)).toEqual([]);
+    });
+    // An image file is punched into a hole the same way.
+    await using file = await sparseImage(8 * MiB);
+    await randomFill(file.path, 8 * MiB);
+    await withHost(async (host) => {
+      expect((await wipe(host, file.path, { method: 'discard', verify: true, yes: true })).data).toMatchObject({ verify: { mismatchedBytes: 0 } });
+      expect((await stat(file.path)).blocks).toBe(0);
+      expect((await stat(file.path)).size).toBe(8 * MiB);
     });
   });
 
