@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { MdArray, MdMember } from '../../plugins/disk-tools/md/md-members.js';
 import { loopDevice, run, sparseImage, tempDir, type LoopDevice } from '../helpers/index.js';
 import { MiB, withHost } from './disk-fixtures.js';
-import { writeMdMembers } from './md-fixture.js';
+import { writeMd0Members, writeMdMembers } from './md-fixture.js';
 
 /** `mdadm --examine` as key/value pairs. */
 async function examine(device: string): Promise<Record<string, string>> {
@@ -57,5 +57,27 @@ describe('disk volumes (md RAID)', () => {
       for (const loop of loops.reverse()) await loop[Symbol.asyncDispose]();
       for (const image of images) await image[Symbol.asyncDispose]();
     }
+  });
+
+  it('reads 0.90 member superblocks at the end of the members as mdadm --examine shows them', async () => {
+    await using dir = await tempDir('shadowdisk-md0-');
+    await using a = await sparseImage(20 * MiB, { dir: dir.path, name: 'a.img' });
+    await using b = await sparseImage(20 * MiB, { dir: dir.path, name: 'b.img' });
+    await using la = await loopDevice(a.path);
+    await using lb = await loopDevice(b.path);
+    const paths = [la.path, lb.path];
+    await writeMd0Members(paths, { level: 0, layout: 0, chunkSectors: 128, raidDevices: 2, memberSectors: (20 * MiB) / 512, events: 9 }, 20 * MiB);
+    await withHost(async (host) => {
+      const { md } = (await host.executeCommand('shadowdisk.disk-tools.volumes', { positionals: paths })).data as { md: { members: MdMember[]; arrays: MdArray[] } };
+      expect(md.members.map((m) => [m.device, m.version, m.role])).toEqual([[la.path, '0.90', 'Active device 0'], [lb.path, '0.90', 'Active device 1']]);
+      for (const member of md.members) {
+        const judge = await examine(member.device);
+        expect(judge['Checksum']).toMatch(/correct$/);
+        expect([member.arrayUuid, member.level, String(member.raidDevices), String(member.events), `${member.chunkBytes / 1024}K`])
+          .toEqual([judge['UUID'], judge['Raid Level'], judge['Raid Devices'], judge['Events'], judge['Chunk Size']]);
+        expect(judge['Version']).toMatch(/^0\.90/);
+      }
+      expect(md.arrays).toMatchObject([{ level: 'raid0', raidDevices: 2, missingRoles: [] }]);
+    });
   });
 });

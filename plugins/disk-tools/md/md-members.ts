@@ -1,7 +1,7 @@
-// md RAID members among given devices, and the arrays they form (grouped by array UUID): read from their superblocks.
+// md RAID members (1.x and 0.90 superblocks) among given devices, and the arrays they form (grouped by array UUID): read from their superblocks.
 import { open } from 'node:fs/promises';
 import { blockDeviceGeometry } from '../../../native/index.js';
-import { decodeMdSuperblock, superblockOffsets, type MdSuperblock } from './md-superblock.js';
+import { decodeMd0Superblock, decodeMdSuperblock, md0Offset, superblockOffsets, type MdSuperblock } from './md-superblock.js';
 
 export interface MdMember extends MdSuperblock {
   device: string;
@@ -27,6 +27,12 @@ async function readMember(device: string): Promise<MdMember | undefined> {
       const { bytesRead } = await handle.read(buffer, 0, 4096, offset);
       const sb = decodeMdSuperblock(buffer.subarray(0, bytesRead));
       if (sb && sb.superOffsetSectors * 512 === offset) return { device, ...sb };
+    }
+    if (sizeBytes >= 128 * 1024) {
+      const buffer = Buffer.alloc(4096);
+      const { bytesRead } = await handle.read(buffer, 0, 4096, md0Offset(sizeBytes));
+      const sb = decodeMd0Superblock(buffer.subarray(0, bytesRead), sizeBytes);
+      if (sb) return { device, ...sb };
     }
     return undefined;
   } finally {

@@ -6,7 +6,7 @@ const MAX_SECTOR = 0xffffffffffffffffn;
 const LEVELS: Readonly<Record<number, string>> = { [-4]: 'multipath', [-1]: 'linear', 0: 'raid0', 1: 'raid1', 4: 'raid4', 5: 'raid5', 6: 'raid6', 10: 'raid10' };
 
 export interface MdSuperblock {
-  version: '1.0' | '1.1' | '1.2';
+  version: '0.90' | '1.0' | '1.1' | '1.2';
   /** As mdadm prints it: four groups of 8 hex digits joined by ':'. */
   arrayUuid: string;
   name: string;
@@ -31,6 +31,7 @@ export interface MdSuperblock {
   featureMap: number;
 }
 
+const hex32 = (n: number) => n.toString(16).padStart(8, '0');
 const mdUuid = (bytes: Uint8Array) => [0, 4, 8, 12].map((i) => Buffer.from(bytes.subarray(i, i + 4)).toString('hex')).join(':');
 const seconds = (value: bigint) => new Date(Number(value & 0xffffffffffn) * 1000);
 
@@ -82,4 +83,53 @@ export function superblockOffsets(sizeBytes: number): number[] {
   const sectors = Math.floor(sizeBytes / 512);
   const end = sectors >= 24 ? (sectors - 16) & ~7 : -1;
   return [0, 4096, ...(end > 8 ? [end * 512] : [])];
+}
+
+const MD0_BYTES = 4096;
+
+/** The 0.90 checksum: every 32-bit word of the 4 KiB superblock (sb_csum as zero), folded. */
+export function md0Checksum(sb: Buffer): number {
+  let sum = 0n;
+  for (let i = 0; i < MD0_BYTES; i += 4) sum += BigInt(i === 38 * 4 ? 0 : sb.readUInt32LE(i));
+  return Number(((sum & 0xffffffffn) + (sum >> 32n)) & 0xffffffffn);
+}
+
+/** Where a 0.90 superblock sits: the last 64 KiB-aligned 64 KiB block of the member. */
+export function md0Offset(sizeBytes: number): number {
+  const sectors = Math.floor(sizeBytes / 512);
+  return ((sectors & ~127) - 128) * 512;
+}
+
+/** Decodes a 0.90 superblock (little-endian, as written on x86); undefined when the magic, version or checksum is wrong. */
+export function decodeMd0Superblock(sb: Buffer, memberBytes: number): MdSuperblock | undefined {
+  if (sb.length < MD0_BYTES || sb.readUInt32LE(0) !== MD_MAGIC || sb.readUInt32LE(4) !== 0 || sb.readUInt32LE(8) !== 90) return undefined;
+  if (md0Checksum(sb) !== sb.readUInt32LE(38 * 4)) return undefined;
+  const word = (i: number) => sb.readUInt32LE(i * 4);
+  const level = sb.readInt32LE(7 * 4);
+  const thisDisk = 992;
+  const raidDisk = word(thisDisk + 3);
+  const state = word(thisDisk + 4);
+  const role = state & 1 ? 'faulty' : state & 2 ? `Active device ${raidDisk}` : 'spare';
+  const offset = md0Offset(memberBytes);
+  return {
+    version: '0.90',
+    arrayUuid: [word(5), word(13), word(14), word(15)].map(hex32).join(':'),
+    name: '',
+    level: LEVELS[level] ?? `level ${level}`,
+    layout: word(64),
+    chunkBytes: word(65),
+    raidDevices: word(10),
+    usedDevSectors: word(8) * 2,
+    availDevSectors: offset / 512,
+    dataOffsetSectors: 0,
+    superOffsetSectors: offset / 512,
+    deviceUuid: '',
+    devNumber: word(thisDisk),
+    role,
+    events: Number((BigInt(word(40)) << 32n) | BigInt(word(39))),
+    clean: (word(33) & 1) === 1,
+    creationTime: new Date(word(6) * 1000),
+    updateTime: new Date(word(32) * 1000),
+    featureMap: 0,
+  };
 }
