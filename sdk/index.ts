@@ -6,3 +6,4 @@ export * from './manifest.js';
 export * from './plugin-context.js';
 export * from './format.js';
 export * from './shadow-copy.js';
+export * from './script-context.js';
