@@ -45,12 +45,16 @@ export function activate(ctx) {
   },
   {
     name: 'crasher',
+    // Ships a native addon (compiled by the test), so it declares 'native' and runs as root, full trust.
+    permissions: ['native'],
     contributes: { commands: [command('crasher', 'exit', 'crash exit'), command('crasher', 'throw', 'crash throw'), command('crasher', 'segv', 'crash segv')] },
     files: {
-      'index.js': `export function activate(ctx) {
+      'index.js': `import { createRequire } from 'node:module';
+export function activate(ctx) {
   ctx.commands.registerCommand('acme.crasher.exit', () => process.exit(3));
   ctx.commands.registerCommand('acme.crasher.throw', () => new Promise(() => setTimeout(() => { throw new Error('uncaught on purpose'); })));
-  ctx.commands.registerCommand('acme.crasher.segv', () => process.kill(process.pid, 'SIGSEGV'));
+  // A real segmentation fault in native code: the addon writes through a null pointer.
+  ctx.commands.registerCommand('acme.crasher.segv', () => createRequire(import.meta.url)('./crash.node').crash());
 }
 `,
     },
@@ -62,14 +66,34 @@ export function activate(ctx) {
   },
 ];
 
+/** A Node-API addon whose crash() writes through a null pointer. */
+const CRASH_ADDON = `#include <node_api.h>
+static napi_value Crash(napi_env env, napi_callback_info info) {
+  volatile int *nowhere = 0;
+  *nowhere = 42;
+  return NULL;
+}
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  napi_create_function(env, "crash", NAPI_AUTO_LENGTH, Crash, NULL, &fn);
+  napi_set_named_property(env, exports, "crash", fn);
+  return exports;
+}
+`;
+
 async function installAll(): Promise<void> {
   for (const source of plugins) {
     const cwd = join(folders.work.path, source.name);
     await mkdir(join(cwd, 'package'), { recursive: true });
     await writeFile(join(cwd, 'package', 'package.json'), JSON.stringify(manifestOf(source)));
     for (const [path, text] of Object.entries(source.files)) await writeFile(join(cwd, 'package', path), text);
+    if (source.name === 'crasher') {
+      await writeFile(join(cwd, 'crash.c'), CRASH_ADDON);
+      await run('cc', ['-shared', '-fPIC', '-O0', '-I/usr/include/node', join(cwd, 'crash.c'), '-o', join(cwd, 'package', 'crash.node')]);
+    }
     const file = await gnuTar(cwd, join(folders.work.path, `${source.name}.tgz`), ['package']);
-    expect((await cli('plugin', 'install', file, '--yes')).json).toMatchObject({ installed: true, runsAs: 'unprivileged' });
+    const native = source.name === 'crasher';
+    expect((await cli('plugin', 'install', file, '--yes')).json).toMatchObject({ installed: true, runsAs: native ? 'root' : 'unprivileged', fullTrust: native });
   }
 }
 
