@@ -131,6 +131,7 @@ export class PluginHost {
         const isolated = await IsolatedPlugin.start({
           record, registries: this.registries, options: this.options, snapshot: this.isolationSnapshot(),
           executeCommand: (id, args) => runCommand(this.registries, this, id, args),
+          hooks: createPluginContext(record, { registries: this.registries, host: this, options: this.options, settings: () => this.settingsService }).hooks,
           onCrash: (cause) => this.isolatedCrashed(record, cause),
         });
         record.isolated = isolated;

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +17,7 @@ const plugins: PluginSource[] = [
     name: 'worker',
     contributes: {
       commands: [command('worker', 'whoami', 'work whoami'), command('worker', 'slow', 'work slow')],
-      taskTypes: [{ id: 'acme.worker.stamp', title: 'Write a stamp file', timeoutSec: 10, paramsSchema: { type: 'object', properties: { dir: { type: 'string', pattern: '^/' } }, required: ['dir'] } }],
+      taskTypes: [{ id: 'acme.worker.stamp', title: 'Write a stamp file', timeoutSec: 10, paramsSchema: { type: 'object', properties: { dir: { type: 'string', pattern: '^/' }, busy: { type: 'boolean', default: false } }, required: ['dir'] } }],
     },
     files: {
       'index.js': `import { openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,11 @@ export function activate(ctx) {
     run.log.info('stamped');
     return { bytes: text.length };
   });
+  // Hook taps cross too: a busy run is vetoed, each outcome is written down.
+  ctx.subscriptions.push(ctx.hooks.scheduler.beforeRun.tapPromise(async (run) => (run.params.busy ? 'the stamp folder is busy' : undefined)));
+  ctx.subscriptions.push(ctx.hooks.scheduler.afterRun.tapPromise(async (run, outcome) => {
+    writeFileSync(run.params.dir + '/outcome-' + run.runId, outcome.status);
+  }));
   // Longer than the call timeout, but alive: progress keeps the call open.
   ctx.commands.registerCommand('acme.worker.slow', async (args, run) => {
     for (let i = 1; i <= 6; i++) { await new Promise((r) => setTimeout(r, 500)); run.progress({ phase: 'slow', done: i, total: 6 }); }
@@ -111,7 +117,7 @@ describe('isolated plugins', () => {
     expect((await cli('work', 'slow')).json).toEqual({ done: 6 });
   });
 
-  it("run their task types for the scheduler like any plugin's", async () => {
+  it("run their task types and their scheduler hook taps like any plugin's", async () => {
     await installAll();
     // A folder the plugin user may write to (the test run's scratch folder is private to root).
     await using stamps = await traversableStateDir();
@@ -127,6 +133,15 @@ describe('isolated plugins', () => {
     expect((await stat(stamp)).uid).toBe(Number(uid.trim()));
     const history = (await cli('schedule', 'history', 'nightly')).json as { runs: { status: string; bytes: number }[] };
     expect(history.runs[0]).toMatchObject({ status: 'succeeded', bytes: expect.any(Number) });
+    expect(await readFile(join(out, `outcome-${runId}`), 'utf8')).toBe('succeeded');
+
+    // The plugin's own beforeRun tap, in its process, vetoes a busy run, named after it.
+    expect((await cli('schedule', 'add', 'busy', '--task', 'acme.worker.stamp', '--cron', '0 4 * * *', '--params', JSON.stringify({ dir: out, busy: true }))).code).toBe(0);
+    const vetoed = await cli('schedule', 'run-now', 'busy');
+    expect(vetoed.json.error).toMatchObject({ code: 'TARGET_BUSY', message: expect.stringContaining("Run vetoed by plugin 'acme.worker': the stamp folder is busy") });
+    const vetoedId = ((vetoed.json.error as unknown as { details: { run: { id: number } } }).details.run.id);
+    expect(await readFile(join(out, `outcome-${vetoedId}`), 'utf8')).toBe('vetoed');
+    expect(existsSync(join(out, `stamp-${vetoedId}`))).toBe(false);
   });
 
   it('keeps the backend serving while a plugin crashes, then disables it after 3 crashes and names it', async () => {

@@ -5,7 +5,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ShadowError, type CommandArgs, type CommandResult, type RunContext } from '../../../sdk/index.js';
+import { ShadowError, type CommandArgs, type CommandResult, type PluginContext, type RunContext } from '../../../sdk/index.js';
 import { packageRoot } from '../first-party.js';
 import type { ContributionRegistries } from '../declare-contributions.js';
 import type { PluginRecord } from '../plugin-record.js';
@@ -21,6 +21,8 @@ export interface IsolatedPluginDeps {
   options: HostOptions;
   snapshot: Omit<ActivateMessage, 't' | 'pluginId' | 'main' | 'pluginPath' | 'storagePath' | 'stateDir' | 'sdkDir' | 'unstableApi'>;
   executeCommand(id: string, args: Partial<CommandArgs>): Promise<CommandResult>;
+  /** The host hooks as this plugin may tap them (taps named after it). */
+  hooks: PluginContext['hooks'];
   /** The process ended without being asked to: returns the error every open call fails with. */
   onCrash(cause: string): ShadowError;
 }
@@ -115,7 +117,11 @@ export class IsolatedPlugin {
 
   private onMessage(m: ChildMessage): void {
     if (m.t === 'register') this.register(m.point, m.id, m.methods, m.data);
-    else if (m.t === 'unregister') {
+    else if (m.t === 'tap') this.tap(m.hook, m.tapId);
+    else if (m.t === 'untap') {
+      this.registrations.get(`hooks:${m.tapId}`)?.dispose();
+      this.registrations.delete(`hooks:${m.tapId}`);
+    } else if (m.t === 'unregister') {
       this.registrations.get(`${m.point}:${m.id}`)?.dispose();
       this.registrations.delete(`${m.point}:${m.id}`);
     }
@@ -164,6 +170,16 @@ export class IsolatedPlugin {
     } catch (error) {
       this.registrationError ??= ShadowError.from(error);
     }
+  }
+
+  private tap(name: string, tapId: string): void {
+    const [owner, hookName] = name.split('.') as [string, string];
+    const hook = (this.deps.hooks as unknown as Record<string, Record<string, { tapPromise(fn: (...args: unknown[]) => Promise<unknown>): { dispose(): void } } | undefined> | undefined>)[owner]?.[hookName];
+    if (!hook) {
+      this.registrationError ??= new ShadowError('INVALID_ARGUMENT', `Plugin '${this.id}' taps unknown hook '${name}'`);
+      return;
+    }
+    this.registrations.set(`hooks:${tapId}`, this.deps.record.subscriptions.add(hook.tapPromise((...args) => this.call('hooks', tapId, null, args))));
   }
 
   /** Calls what the plugin registered; a RunContext argument crosses as a marker wired to cancel, progress and logs. */

@@ -38,7 +38,20 @@ function contextFor(m: ActivateMessage, subscriptions: DisposableStore): PluginC
       send({ t: 'unregister', point, id });
     }));
   };
-  const hook = { tap: () => unsupported('Tapping hooks'), tapPromise: () => unsupported('Tapping hooks') };
+  let nextTap = 1;
+  // Every tap crosses as an async one: the backend awaits this process's answer either way.
+  const hook = (name: string) => {
+    const tap = (fn: (...args: unknown[]) => unknown) => {
+      const tapId = `${name}#${nextTap++}`;
+      implementations.set(`hooks:${tapId}`, fn);
+      send({ t: 'tap', hook: name, tapId });
+      return subscriptions.add(toDisposable(() => {
+        implementations.delete(`hooks:${tapId}`);
+        send({ t: 'untap', tapId });
+      }));
+    };
+    return { tap, tapPromise: tap };
+  };
   return {
     pluginId: m.pluginId, pluginPath: m.pluginPath, storagePath: m.storagePath, stateDir: m.stateDir,
     log: { info: log('info'), warn: log('warn'), error: log('error') },
@@ -52,7 +65,10 @@ function contextFor(m: ActivateMessage, subscriptions: DisposableStore): PluginC
     plugins: { list: () => m.plugins },
     providers: { list: () => [], get: () => unsupported("Another plugin's provider") },
     settings: { get: <T>(key: string) => m.settings[key] as T | undefined },
-    hooks: { pluginHost: { beforeActivate: hook, activated: hook, crashed: hook }, scheduler: { beforeRun: hook, afterRun: hook } },
+    hooks: {
+      pluginHost: { beforeActivate: hook('pluginHost.beforeActivate'), activated: hook('pluginHost.activated'), crashed: hook('pluginHost.crashed') },
+      scheduler: { beforeRun: hook('scheduler.beforeRun'), afterRun: hook('scheduler.afterRun') },
+    } as PluginContext['hooks'],
     taskTypes: {
       list: () => m.taskTypes,
       resolve: () => unsupported("Another plugin's task type"),

@@ -37,6 +37,9 @@ export type ParentMessage =
 export type ChildMessage =
   | { t: 'register'; point: string; id: string; methods: string[]; data: Record<string, unknown> }
   | { t: 'unregister'; point: string; id: string }
+  /** A tap on a host hook (`scheduler.beforeRun`...): the backend taps it under the plugin's name and calls back `hooks:<tapId>`. */
+  | { t: 'tap'; hook: string; tapId: string }
+  | { t: 'untap'; tapId: string }
   | { t: 'activated' }
   | { t: 'activate-failed'; error: ShadowErrorJson }
   | { t: 'result'; callId: number; value: unknown }
