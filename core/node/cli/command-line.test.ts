@@ -10,6 +10,11 @@ describe('command line', () => {
     expect(parseCommandLine(['disks', '--json', '/dev/sda'])).toEqual({ globals: { json: true, help: false, version: false }, words: ['disks', '/dev/sda'], options: { json: true } });
   });
 
+  it('keeps the argument after a plugin flag that takes no value', () => {
+    expect(parseCommandLine(['image', 'backup', '--hot', '/dev/loop3', 'a.img'])).toMatchObject({ words: ['image', 'backup', '/dev/loop3', 'a.img'], options: { hot: true } });
+    expect(parseCommandLine(['disk', 'wipe', '--verify', '/dev/loop3']).options).toEqual({ verify: true });
+  });
+
   it('reads --name value, --name=value and stops at --', () => {
     expect(parseCommandLine(['demo', '--size-mib', '64', '--label=a=b', '--', '--not-an-option']).options).toEqual({ 'size-mib': '64', label: 'a=b' });
     expect(parseCommandLine(['x', '--', '--y']).words).toEqual(['x', '--y']);

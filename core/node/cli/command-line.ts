@@ -8,7 +8,11 @@ export interface GlobalFlags {
 }
 
 /** Options that never take a value, so `disks --json /dev/sda` keeps /dev/sda as an argument. */
-const BOOLEAN_OPTIONS = new Set(['json', 'help', 'version', 'yes', 'dry-run', 'quiet', 'keep', 'force', 'verbose']);
+// Flags that never take a value: a word after one is an argument (`image backup --hot /dev/loop3 img`).
+const BOOLEAN_OPTIONS = new Set([
+  'json', 'help', 'version', 'yes', 'dry-run', 'quiet', 'keep', 'force', 'verbose',
+  'hot', 'vss', 'at-boot', 'keep-at-boot', 'verify', 'status', 'disabled', 'drop-names', 'no-retention', 'write-test',
+]);
 
 export interface CommandLine {
   globals: GlobalFlags;
