@@ -6,7 +6,7 @@ import { inject, injectable } from 'inversify';
 import semver from 'semver';
 import { AsyncSeriesBailHook, AsyncSeriesHook } from 'tapable';
 import { ShadowError, toDisposable, type PluginInfo, type PluginModule, type VetoResult } from '../../sdk/index.js';
-import { guardHook } from '../common/index.js';
+import { CONTRIBUTION_POINT_NAMES, guardHook, type ContributionPointName } from '../common/index.js';
 import { declareContributions } from './declare-contributions.js';
 import { createPluginContext } from './plugin-context.js';
 import { PluginRecord } from './plugin-record.js';
@@ -15,7 +15,7 @@ import { scanPluginDirs, scanPluginRoots } from './plugin-scanner.js';
 import { enabledPluginDirs } from './plugin-install/installed-plugins.js';
 import { CRASH_LIMIT, CRASH_WINDOW_MIN, recordCrash } from './isolation/crash-record.js';
 import { IsolatedPlugin } from './isolation/isolated-plugin.js';
-import { listCommands, runCommand } from './command-runner.js';
+import { listCommands, resolveImplementation, runCommand } from './command-runner.js';
 import { ContributionRegistriesToken, HostOptionsToken, type HostOptions } from './tokens.js';
 import type { ContributionRegistries } from './declare-contributions.js';
 import { HOST_VERSION } from './version.js';
@@ -131,6 +131,7 @@ export class PluginHost {
         const isolated = await IsolatedPlugin.start({
           record, registries: this.registries, options: this.options, snapshot: this.isolationSnapshot(),
           executeCommand: (id, args) => runCommand(this.registries, this, id, args),
+          resolve: (point, id) => resolveImplementation(this.registries, this, point as ContributionPointName, id),
           hooks: createPluginContext(record, { registries: this.registries, host: this, options: this.options, settings: () => this.settingsService }).hooks,
           onCrash: (cause) => this.isolatedCrashed(record, cause),
         });
@@ -154,7 +155,9 @@ export class PluginHost {
   private isolationSnapshot() {
     const settings = Object.fromEntries(this.registries.configuration.all().map((d) => [d.key, this.settingsService?.get(d.key)]));
     const taskTypes = this.registries.taskTypes.all().map((d) => ({ ...d.contribution, pluginId: d.pluginId }));
-    return { settings, commands: listCommands(this.registries), plugins: this.list(), taskTypes };
+    const providers = Object.fromEntries(CONTRIBUTION_POINT_NAMES.map((point) => [point, (this.registries[point].all() as { key: string; pluginId: string; contribution: { title?: string } }[])
+      .map((d) => ({ id: d.key, title: d.contribution.title ?? d.key, pluginId: d.pluginId }))]));
+    return { settings, commands: listCommands(this.registries), plugins: this.list(), taskTypes, providers };
   }
 
   /** An isolated plugin's process died: its proxies go, it restarts on next use, until 3 crashes in 5 minutes disable it. */

@@ -16,7 +16,7 @@ const plugins: PluginSource[] = [
   {
     name: 'worker',
     contributes: {
-      commands: [command('worker', 'whoami', 'work whoami'), command('worker', 'slow', 'work slow')],
+      commands: [command('worker', 'whoami', 'work whoami'), command('worker', 'slow', 'work slow'), command('worker', 'provider', 'work provider')],
       taskTypes: [{ id: 'acme.worker.stamp', title: 'Write a stamp file', timeoutSec: 10, paramsSchema: { type: 'object', properties: { dir: { type: 'string', pattern: '^/' }, busy: { type: 'boolean', default: false } }, required: ['dir'] } }],
     },
     files: {
@@ -34,6 +34,11 @@ export function activate(ctx) {
     writeFileSync(params.dir + '/stamp-' + run.runId, text);
     run.log.info('stamped');
     return { bytes: text.length };
+  });
+  // Another plugin's provider, through the backend: the partition plugin's ext handler.
+  ctx.commands.registerCommand('acme.worker.provider', async () => {
+    const ext = await ctx.providers.get('filesystems', 'shadowdisk.partition.ext');
+    return { data: { listed: ctx.providers.list('filesystems').some((p) => p.id === 'shadowdisk.partition.ext'), types: ext.types, labelLimit: await ext.labelLimit('ext4') } };
   });
   // Hook taps cross too: a busy run is vetoed, each outcome is written down.
   ctx.subscriptions.push(ctx.hooks.scheduler.beforeRun.tapPromise(async (run) => (run.params.busy ? 'the stamp folder is busy' : undefined)));
@@ -115,6 +120,7 @@ describe('isolated plugins', () => {
     expect(json['pid']).not.toBe(process.pid);
     // Silence, not length, times a call out: progress every 500 ms keeps a 3 s call alive under a 1.5 s limit.
     expect((await cli('work', 'slow')).json).toEqual({ done: 6 });
+    expect((await cli('work', 'provider')).json).toEqual({ listed: true, types: ['ext2', 'ext3', 'ext4'], labelLimit: 16 });
   });
 
   it("run their task types and their scheduler hook taps like any plugin's", async () => {

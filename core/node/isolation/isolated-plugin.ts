@@ -11,7 +11,7 @@ import type { ContributionRegistries } from '../declare-contributions.js';
 import type { PluginRecord } from '../plugin-record.js';
 import type { HostOptions } from '../tokens.js';
 import { ensurePluginUser } from './plugin-user.js';
-import type { ActivateMessage, ChildMessage, ParentMessage, RunMarker } from './rpc-protocol.js';
+import { isRunMarker, type ActivateMessage, type ChildMessage, type ImplementationShape, type ParentMessage, type RequestMethod, type RunMarker } from './rpc-protocol.js';
 
 const PRIVILEGED = ['block-devices', 'mount', 'native'];
 
@@ -21,6 +21,8 @@ export interface IsolatedPluginDeps {
   options: HostOptions;
   snapshot: Omit<ActivateMessage, 't' | 'pluginId' | 'main' | 'pluginPath' | 'storagePath' | 'stateDir' | 'sdkDir' | 'unstableApi'>;
   executeCommand(id: string, args: Partial<CommandArgs>): Promise<CommandResult>;
+  /** Another plugin's implementation of a provider point (activating that plugin). */
+  resolve(point: string, id: string): Promise<unknown>;
   /** The host hooks as this plugin may tap them (taps named after it). */
   hooks: PluginContext['hooks'];
   /** The process ended without being asked to: returns the error every open call fails with. */
@@ -141,15 +143,27 @@ export class IsolatedPlugin {
     } else if (m.t === 'request') void this.answer(m.reqId, m.method, m.args);
   }
 
-  private async answer(reqId: number, method: 'executeCommand' | 'confirm', args: unknown[]): Promise<void> {
+  private async answer(reqId: number, method: RequestMethod, args: unknown[]): Promise<void> {
     try {
       let value: unknown;
       if (method === 'executeCommand') value = await this.deps.executeCommand(String(args[0]), (args[1] ?? {}) as Partial<CommandArgs>);
+      else if (method === 'describe') value = shapeOf(await this.deps.resolve(String(args[0]), String(args[1])));
+      else if (method === 'invoke') value = await this.invokeFor(args[0] as string, args[1] as string, args[2] as string | null, args[3] as unknown[]);
       else value = [...this.calls.values()].find((c) => c.run?.confirm) ? await [...this.calls.values()].find((c) => c.run?.confirm)!.run!.confirm!(String(args[0])) : false;
       this.send({ t: 'response', reqId, value });
     } catch (error) {
       this.send({ t: 'response', reqId, error: ShadowError.from(error).toJSON() });
     }
+  }
+
+  /** Calls another plugin's implementation for this plugin; a RunContext marker becomes a quiet one logging as this plugin. */
+  private async invokeFor(point: string, id: string, method: string | null, args: unknown[]): Promise<unknown> {
+    const target = (await this.deps.resolve(point, id)) as Record<string, unknown> | ((...a: unknown[]) => unknown);
+    const fn = method === null ? target : (target as Record<string, unknown>)[method];
+    if (typeof fn !== 'function') throw new ShadowError('CONTRIBUTION_NOT_FOUND', `${point} '${id}' has no method '${method ?? '(call)'}'`);
+    const log = (level: 'info' | 'warn' | 'error') => (message: string) => this.deps.options.logSink(this.id, level, message);
+    const quiet: RunContext = { signal: new AbortController().signal, progress: () => undefined, log: { info: log('info'), warn: log('warn'), error: log('error') } };
+    return (fn as (...a: unknown[]) => unknown).apply(method === null ? undefined : target, args.map((a) => (isRunMarker(a) ? quiet : a)));
   }
 
   /** Activity on a call restarts its silence timer. */
@@ -233,6 +247,16 @@ export class IsolatedPlugin {
     this.calls.clear();
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
+}
+
+function shapeOf(implementation: unknown): ImplementationShape {
+  if (typeof implementation === 'function') return { callable: true, methods: [], data: {} };
+  const object = (implementation ?? {}) as Record<string, unknown>;
+  const methods = new Set<string>();
+  for (let o: object | null = object; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const name of Object.getOwnPropertyNames(o)) if (name !== 'constructor' && typeof object[name] === 'function') methods.add(name);
+  }
+  return { callable: false, methods: [...methods], data: Object.fromEntries(Object.entries(object).filter(([, v]) => typeof v !== 'function')) };
 }
 
 function isRunContext(value: unknown): value is RunContext {

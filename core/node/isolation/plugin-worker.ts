@@ -5,7 +5,7 @@ import { registerHooks } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DisposableStore, ShadowError, toDisposable, type CommandArgs, type CommandResult, type PluginContext, type PluginModule, type RunContext } from '../../../sdk/index.js';
-import { isRunMarker, type ActivateMessage, type ChildMessage, type ParentMessage } from './rpc-protocol.js';
+import { isRunMarker, type ActivateMessage, type ChildMessage, type ImplementationShape, type ParentMessage, type RequestMethod } from './rpc-protocol.js';
 
 const send = (message: ChildMessage): void => void process.send!(message);
 const implementations = new Map<string, unknown>();
@@ -13,7 +13,7 @@ const running = new Map<number, AbortController>();
 const pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
 let nextReq = 1;
 
-function request(method: 'executeCommand' | 'confirm', args: unknown[]): Promise<unknown> {
+function request(method: RequestMethod, args: unknown[]): Promise<unknown> {
   const reqId = nextReq++;
   return new Promise((resolve, reject) => {
     pending.set(reqId, { resolve, reject });
@@ -63,7 +63,7 @@ function contextFor(m: ActivateMessage, subscriptions: DisposableStore): PluginC
     },
     register: (point, id, implementation) => register(point, id, implementation),
     plugins: { list: () => m.plugins },
-    providers: { list: () => [], get: () => unsupported("Another plugin's provider") },
+    providers: { list: (point) => m.providers[point] ?? [], get: (point, id) => remoteImplementation(point, id) as never },
     settings: { get: <T>(key: string) => m.settings[key] as T | undefined },
     hooks: {
       pluginHost: { beforeActivate: hook('pluginHost.beforeActivate'), activated: hook('pluginHost.activated'), crashed: hook('pluginHost.crashed') },
@@ -71,11 +71,25 @@ function contextFor(m: ActivateMessage, subscriptions: DisposableStore): PluginC
     } as PluginContext['hooks'],
     taskTypes: {
       list: () => m.taskTypes,
-      resolve: () => unsupported("Another plugin's task type"),
+      resolve: (id) => remoteImplementation('taskTypes', id) as never,
       beforeRun: () => unsupported('Calling the scheduler hooks'),
       afterRun: () => unsupported('Calling the scheduler hooks'),
     },
   };
+}
+
+/** Another plugin's implementation, served by the backend: every call is an `invoke` request, so every method is async. */
+async function remoteImplementation(point: string, id: string): Promise<unknown> {
+  const shape = (await request('describe', [point, id])) as ImplementationShape;
+  const invoke = (method: string | null) => (...args: unknown[]) => request('invoke', [point, id, method, args.map(toWire)]);
+  if (shape.callable) return invoke(null);
+  return Object.freeze({ ...shape.data, ...Object.fromEntries(shape.methods.map((name) => [name, invoke(name)])) });
+}
+
+/** A RunContext cannot cross: the backend gives the callee its own, quiet one. */
+function toWire(arg: unknown): unknown {
+  const run = arg as RunContext | null;
+  return typeof run === 'object' && run !== null && run.signal instanceof AbortSignal && typeof run.progress === 'function' ? { __run: true, canConfirm: false } : arg;
 }
 
 function methodNames(object: object): string[] {

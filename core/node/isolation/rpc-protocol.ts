@@ -1,6 +1,6 @@
 // The messages between the backend and an isolated plugin's process (child_process IPC, advanced serialisation).
 // Only calls, answers, progress and logs cross it; bulk data goes through file descriptors or pipes.
-import type { CommandInfo, PluginInfo, ProgressUpdate, ShadowErrorJson, TaskTypeInfo } from '../../../sdk/index.js';
+import type { CommandInfo, PluginInfo, ProgressUpdate, ProviderInfo, ShadowErrorJson, TaskTypeInfo } from '../../../sdk/index.js';
 
 /** A RunContext as it crosses: the signal becomes `cancel` messages, progress and logs come back as messages. */
 export interface RunMarker {
@@ -26,6 +26,7 @@ export interface ActivateMessage {
   commands: CommandInfo[];
   plugins: PluginInfo[];
   taskTypes: TaskTypeInfo[];
+  providers: Record<string, ProviderInfo[]>;
 }
 
 export type ParentMessage =
@@ -46,7 +47,17 @@ export type ChildMessage =
   | { t: 'error'; callId: number; error: ShadowErrorJson }
   | { t: 'progress'; callId: number; update: ProgressUpdate }
   | { t: 'log'; callId: number | null; level: 'info' | 'warn' | 'error'; message: string }
-  | { t: 'request'; reqId: number; method: 'executeCommand' | 'confirm'; args: unknown[] };
+  | { t: 'request'; reqId: number; method: RequestMethod; args: unknown[] };
+
+/** What the plugin asks the backend: run a command, ask the user, or use another plugin's provider (describe, invoke). */
+export type RequestMethod = 'executeCommand' | 'confirm' | 'describe' | 'invoke';
+
+/** How another plugin's implementation looks from here: a function, or an object's methods and plain fields. */
+export interface ImplementationShape {
+  methods: string[];
+  data: Record<string, unknown>;
+  callable: boolean;
+}
 
 export function isRunMarker(value: unknown): value is RunMarker {
   return typeof value === 'object' && value !== null && (value as { __run?: unknown }).__run === true;
