@@ -11,7 +11,7 @@ import type { ContributionRegistries } from '../declare-contributions.js';
 import type { PluginRecord } from '../plugin-record.js';
 import type { HostOptions } from '../tokens.js';
 import { ensurePluginUser } from './plugin-user.js';
-import { isRunMarker, type ActivateMessage, type ChildMessage, type ImplementationShape, type ParentMessage, type RequestMethod, type RunMarker } from './rpc-protocol.js';
+import { isRunMarker, shapeOf, type ActivateMessage, type ImplementationShape, type ChildMessage, type ParentMessage, type RequestMethod, type RunMarker } from './rpc-protocol.js';
 
 const PRIVILEGED = ['block-devices', 'mount', 'native'];
 
@@ -118,7 +118,7 @@ export class IsolatedPlugin {
   }
 
   private onMessage(m: ChildMessage): void {
-    if (m.t === 'register') this.register(m.point, m.id, m.methods, m.data);
+    if (m.t === 'register') this.register(m.point, m.id, m);
     else if (m.t === 'tap') this.tap(m.hook, m.tapId);
     else if (m.t === 'untap') {
       this.registrations.get(`hooks:${m.tapId}`)?.dispose();
@@ -173,11 +173,11 @@ export class IsolatedPlugin {
     return call;
   }
 
-  private register(point: string, id: string, methods: string[], data: Record<string, unknown>): void {
+  private register(point: string, id: string, { callable, methods, data }: ImplementationShape): void {
     const registry = this.deps.registries[point as 'commands'] as unknown as { implement(pluginId: string, key: string, impl: unknown): { dispose(): void } } | undefined;
     try {
       if (!registry) throw new ShadowError('INVALID_ARGUMENT', `Plugin '${this.id}' registers unknown contribution point '${point}'`);
-      const proxy = methods.length === 0 && Object.keys(data).length === 0
+      const proxy = callable
         ? (...args: unknown[]) => this.call(point, id, null, args)
         : Object.freeze({ ...data, ...Object.fromEntries(methods.map((name) => [name, (...args: unknown[]) => this.call(point, id, name, args)])) });
       this.registrations.set(`${point}:${id}`, this.deps.record.subscriptions.add(registry.implement(this.id, id, proxy)));
@@ -247,16 +247,6 @@ export class IsolatedPlugin {
     this.calls.clear();
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
-}
-
-function shapeOf(implementation: unknown): ImplementationShape {
-  if (typeof implementation === 'function') return { callable: true, methods: [], data: {} };
-  const object = (implementation ?? {}) as Record<string, unknown>;
-  const methods = new Set<string>();
-  for (let o: object | null = object; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
-    for (const name of Object.getOwnPropertyNames(o)) if (name !== 'constructor' && typeof object[name] === 'function') methods.add(name);
-  }
-  return { callable: false, methods: [...methods], data: Object.fromEntries(Object.entries(object).filter(([, v]) => typeof v !== 'function')) };
 }
 
 function isRunContext(value: unknown): value is RunContext {

@@ -5,7 +5,7 @@ import { registerHooks } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DisposableStore, ShadowError, toDisposable, type CommandArgs, type CommandResult, type PluginContext, type PluginModule, type RunContext } from '../../../sdk/index.js';
-import { isRunMarker, type ActivateMessage, type ChildMessage, type ImplementationShape, type ParentMessage, type RequestMethod } from './rpc-protocol.js';
+import { isRunMarker, shapeOf, type ActivateMessage, type ChildMessage, type ImplementationShape, type ParentMessage, type RequestMethod } from './rpc-protocol.js';
 
 const send = (message: ChildMessage): void => void process.send!(message);
 const implementations = new Map<string, unknown>();
@@ -29,10 +29,7 @@ function contextFor(m: ActivateMessage, subscriptions: DisposableStore): PluginC
   const log = (level: 'info' | 'warn' | 'error') => (message: string) => send({ t: 'log', callId: null, level, message });
   const register = (point: string, id: string, implementation: unknown) => {
     implementations.set(`${point}:${id}`, implementation);
-    const isObject = typeof implementation === 'object' && implementation !== null;
-    const methods = isObject ? methodNames(implementation) : [];
-    const data = isObject ? Object.fromEntries(Object.entries(implementation).filter(([, v]) => typeof v !== 'function')) : {};
-    send({ t: 'register', point, id, methods, data });
+    send({ t: 'register', point, id, ...shapeOf(implementation) });
     return subscriptions.add(toDisposable(() => {
       implementations.delete(`${point}:${id}`);
       send({ t: 'unregister', point, id });
@@ -90,14 +87,6 @@ async function remoteImplementation(point: string, id: string): Promise<unknown>
 function toWire(arg: unknown): unknown {
   const run = arg as RunContext | null;
   return typeof run === 'object' && run !== null && run.signal instanceof AbortSignal && typeof run.progress === 'function' ? { __run: true, canConfirm: false } : arg;
-}
-
-function methodNames(object: object): string[] {
-  const names = new Set<string>();
-  for (let o: object | null = object; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
-    for (const name of Object.getOwnPropertyNames(o)) if (name !== 'constructor' && typeof (object as Record<string, unknown>)[name] === 'function') names.add(name);
-  }
-  return [...names];
 }
 
 function runContextFor(callId: number, marker: Record<string, unknown>): RunContext {

@@ -36,7 +36,7 @@ export type ParentMessage =
   | { t: 'response'; reqId: number; value?: unknown; error?: ShadowErrorJson };
 
 export type ChildMessage =
-  | { t: 'register'; point: string; id: string; methods: string[]; data: Record<string, unknown> }
+  | ({ t: 'register'; point: string; id: string } & ImplementationShape)
   | { t: 'unregister'; point: string; id: string }
   /** A tap on a host hook (`scheduler.beforeRun`...): the backend taps it under the plugin's name and calls back `hooks:<tapId>`. */
   | { t: 'tap'; hook: string; tapId: string }
@@ -61,4 +61,15 @@ export interface ImplementationShape {
 
 export function isRunMarker(value: unknown): value is RunMarker {
   return typeof value === 'object' && value !== null && (value as { __run?: unknown }).__run === true;
+}
+
+/** An implementation as the other side will proxy it. */
+export function shapeOf(implementation: unknown): ImplementationShape {
+  if (typeof implementation === 'function') return { callable: true, methods: [], data: {} };
+  const object = (implementation ?? {}) as Record<string, unknown>;
+  const methods = new Set<string>();
+  for (let o: object | null = object; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const name of Object.getOwnPropertyNames(o)) if (name !== 'constructor' && typeof object[name] === 'function') methods.add(name);
+  }
+  return { callable: false, methods: [...methods], data: Object.fromEntries(Object.entries(object).filter(([, v]) => typeof v !== 'function')) };
 }
