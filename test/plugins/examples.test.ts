@@ -4,6 +4,8 @@ import { chmod, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { createHost } from '../../core/node/index.js';
+import { schedulerHarness } from '../scheduler/harness.js';
 import { cliJson as cli, npmPackFolder, traversableStateDir, usePluginTestFolders } from './plugin-packages.js';
 
 const examples = fileURLToPath(new URL('../../examples/', import.meta.url));
@@ -43,8 +45,24 @@ describe('examples/image-mirror', () => {
     const history = (await cli('schedule', 'history', 'mirror')).json['runs'] as { status: string; bytes: number }[];
     expect(history.map((r) => [r.status, r.bytes])).toEqual([['succeeded', 64 * 1024], ['succeeded', 3 * 64 * 1024]]);
 
+    // As the daemon runs it: the scheduler's tick at the next 03:30 (its clock moved there) runs the isolated task type.
+    await image('disk-6.sdimg', -1);
+    {
+      await using host = await createHost({ stateDir: folders.state.path, logSink: () => undefined });
+      await using h = await schedulerHarness(new Date().toISOString(), { host });
+      const next = new Date();
+      next.setUTCHours(3, 30, 0, 0);
+      if (next.getTime() <= Date.now()) next.setUTCDate(next.getUTCDate() + 1);
+      h.clock.set(next.getTime() + 5_000);
+      const runs = await h.services.scheduler.tick().done;
+      expect(runs.map((r) => ({ scheduleId: r.scheduleId, trigger: r.trigger, dueAt: r.dueAt, status: r.status }))).toEqual([
+        { scheduleId: 'mirror', trigger: 'schedule', dueAt: next.getTime(), status: 'succeeded' },
+      ]);
+    }
+    expect(readdirSync(target.path).sort()).toEqual(['disk-4.sdimg', 'disk-5.sdimg', 'disk-6.sdimg']);
+
     const status = (await cli('mirror', 'status', target.path)).json as { images: { name: string; sizeBytes: number }[] };
-    expect(status.images.map((i) => i.name)).toEqual(['disk-5.sdimg', 'disk-4.sdimg', 'disk-3.sdimg']);
+    expect(status.images.map((i) => i.name)).toEqual(['disk-6.sdimg', 'disk-5.sdimg', 'disk-4.sdimg']);
 
     const folder = join(folders.state.path, 'installed-plugins');
     expect(readdirSync(folder)).toHaveLength(1);
