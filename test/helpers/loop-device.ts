@@ -25,6 +25,13 @@ export async function loopBackingFile(device: string): Promise<string | undefine
   }
 }
 
+/** The backing file's identity (device major:minor and inode) as the loop driver holds it. */
+async function loopBackingIdentity(device: string): Promise<string | undefined> {
+  const listed = await run('losetup', ['--list', '--noheadings', '--output', 'BACK-MAJ:MIN,BACK-INO', device], { allowFailure: true });
+  const fields = listed.code === 0 ? listed.stdout.trim().split(/\s+/) : [];
+  return fields.length === 2 ? `${fields[0]} ${fields[1]}` : undefined;
+}
+
 export async function loopDevice(file: string, options: LoopOptions = {}): Promise<LoopDevice> {
   const args = ['--find', '--show'];
   if (options.offsetBytes !== undefined) args.push('--offset', String(options.offsetBytes));
@@ -38,6 +45,8 @@ export async function loopDevice(file: string, options: LoopOptions = {}): Promi
   // they describe another file, so take them down before anyone trusts them.
   await removePartitionNodes(path);
   const backingFile = (await loopBackingFile(path)) ?? file;
+  // Its path can change under it: a FUSE server that exits unmounts lazily, and the path then reads '/disk'.
+  const identity = await loopBackingIdentity(path);
   let released = false;
   return {
     path,
@@ -45,8 +54,11 @@ export async function loopDevice(file: string, options: LoopOptions = {}): Promi
     async [Symbol.asyncDispose]() {
       if (released) return;
       released = true;
-      // Someone else may have detached it and reused the number: only detach our own attachment.
-      if ((await loopBackingFile(path)) !== backingFile) return;
+      // Someone else may have detached it and reused the number: only detach our own attachment (same file, or the same
+      // device and inode when its mount has gone away).
+      const now = await loopBackingFile(path);
+      if (now === undefined) return;
+      if (now !== backingFile && (identity === undefined || (await loopBackingIdentity(path)) !== identity)) return;
       await removePartitionNodes(path);
       await runUntilDone('losetup', ['--detach', path], `detach loop device ${path}`);
     },
