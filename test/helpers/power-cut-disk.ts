@@ -69,9 +69,10 @@ export async function powerCutDisk(backingFile: string, options: PowerCutDiskOpt
     backingFile,
     status: async () => JSON.parse(await readFile(control, 'utf8')) as TestDiskStatus,
     cutAfterWrites: (writes) => writeFile(control, `cut-after-writes ${writes}\n`),
-    // The server stops right after answering the command, so closing the control file may find it gone.
+    // The server stops right after answering the command, so closing the control file may find it gone
+    // (ENOTCONN once unmounted, ECONNABORTED while the kernel is still tearing the connection down).
     cutNow: () => writeFile(control, 'cut\n').catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOTCONN') throw error;
+      if (error.code !== 'ENOTCONN' && error.code !== 'ECONNABORTED') throw error;
     }),
     failReads: (ranges) => writeFile(control, `fail-reads ${rangesText(ranges)}\n`),
     async stopped(timeoutMs = 10_000) {
