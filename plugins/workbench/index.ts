@@ -1,10 +1,13 @@
-// The workbench plugin: the command palette (`commands`), the plugin list (`plugins`) and the demo.
+// The workbench plugin: the command palette (`commands`), the plugin list (`plugins`), the web UI server and the demo.
 import type { PluginContext } from '../../sdk/index.js';
 import { demoCommand } from './demo-command.js';
 import { commandsCommand, pluginsCommand } from './palette-commands.js';
+import { serveCommand, serveUrlCommand } from './serve-command.js';
 
 export function activate(ctx: PluginContext): void {
   ctx.commands.registerCommand('shadowdisk.workbench.commands', () => commandsCommand(ctx));
   ctx.commands.registerCommand('shadowdisk.workbench.plugins', () => pluginsCommand(ctx));
   ctx.commands.registerCommand('shadowdisk.workbench.demo', (args, run) => demoCommand(ctx, args, run));
+  ctx.commands.registerCommand('shadowdisk.workbench.serve', (args, run) => serveCommand(ctx, args, run));
+  ctx.commands.registerCommand('shadowdisk.workbench.serve-url', () => serveUrlCommand(ctx));
 }

@@ -1,0 +1,68 @@
+// `when` / `enablement` clauses: keys, 'strings', true/false, !, ==, !=, &&, || and parentheses, like VS Code's.
+export type WhenContext = Record<string, string | number | boolean | null | undefined>;
+
+type Token = { kind: 'op'; value: string } | { kind: 'word'; value: string } | { kind: 'string'; value: string };
+
+function tokenize(clause: string): Token[] {
+  const tokens: Token[] = [];
+  const pattern = /\s*(?:(&&|\|\||==|!=|!|\(|\))|'([^']*)'|([A-Za-z0-9_.:-]+))/gy;
+  let m: RegExpExecArray | null;
+  while (pattern.lastIndex < clause.length && (m = pattern.exec(clause))) {
+    if (m[1]) tokens.push({ kind: 'op', value: m[1] });
+    else if (m[2] !== undefined) tokens.push({ kind: 'string', value: m[2] });
+    else if (m[3]) tokens.push({ kind: 'word', value: m[3] });
+  }
+  if (clause.slice(pattern.lastIndex).trim() !== '') throw new Error(`Cannot read the clause '${clause}' at '${clause.slice(pattern.lastIndex)}'`);
+  return tokens;
+}
+
+/** True when the clause holds in the context; an empty clause always holds. */
+export function evaluateWhen(clause: string | undefined, context: WhenContext): boolean {
+  if (!clause || clause.trim() === '') return true;
+  const tokens = tokenize(clause);
+  let i = 0;
+  const peek = () => tokens[i];
+  const value = (t: Token): unknown => (t.kind === 'string' ? t.value : t.value === 'true' ? true : t.value === 'false' ? false : /^\d+$/.test(t.value) ? Number(t.value) : context[t.value]);
+  const primary = (): unknown => {
+    const t = tokens[i++];
+    if (!t) throw new Error(`The clause '${clause}' ends too early`);
+    if (t.kind === 'op' && t.value === '!') return !primary();
+    if (t.kind === 'op' && t.value === '(') {
+      const inner = or();
+      if (tokens[i++]?.value !== ')') throw new Error(`Missing ')' in '${clause}'`);
+      return inner;
+    }
+    if (t.kind === 'op') throw new Error(`Unexpected '${t.value}' in '${clause}'`);
+    const left = value(t);
+    const op = peek();
+    if (op?.kind === 'op' && (op.value === '==' || op.value === '!=')) {
+      i++;
+      const right = tokens[i++];
+      if (!right || right.kind === 'op') throw new Error(`Missing a value after '${op.value}' in '${clause}'`);
+      const r = right.kind === 'word' && !(right.value in context) ? right.value : value(right);
+      return op.value === '==' ? String(left) === String(r) : String(left) !== String(r);
+    }
+    return left;
+  };
+  const and = (): unknown => {
+    let left = primary();
+    while (peek()?.value === '&&') {
+      i++;
+      const right = primary();
+      left = Boolean(left) && Boolean(right);
+    }
+    return left;
+  };
+  const or = (): unknown => {
+    let left = and();
+    while (peek()?.value === '||') {
+      i++;
+      const right = and();
+      left = Boolean(left) || Boolean(right);
+    }
+    return left;
+  };
+  const result = or();
+  if (i !== tokens.length) throw new Error(`Unexpected '${tokens[i]!.value}' in '${clause}'`);
+  return Boolean(result);
+}
