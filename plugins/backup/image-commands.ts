@@ -13,6 +13,7 @@ import { checkRestore, writeChain } from './engine/restore-job.js';
 import { settleTargetTable, wipeTableAreas } from './engine/restore-target.js';
 import { canonicalPath, identify } from './engine/device-identity.js';
 import { noticeInterrupted, refuseIncompleteSource, restoreJournals, statusCommand } from './restore-status.js';
+import { repositoryCommands } from './repository/index.js';
 
 /** An image goes to a new regular file: never onto the source, a block device, or an existing file without --force. */
 function refuseOutput(source: string, output: string, force: boolean): void {
@@ -77,8 +78,12 @@ async function shadowSetBackup(ctx: PluginContext, args: CommandArgs, run: RunCo
 
 const VSS_BACKUP = 'shadowdisk.vss.backup';
 
+/** `--repo URL`: the command works on a repository's snapshots instead of an image file. */
+const inRepository = (args: CommandArgs) => typeof args.options['repo'] === 'string';
+
 export const imageCommands = (ctx: PluginContext) => ({
   async backup(args: CommandArgs, run: RunContext): Promise<CommandResult> {
+    if (inRepository(args)) return repositoryCommands(ctx).backup(args, run);
     if (args.options['hot'] === true) return hotBackup(ctx, args, run);
     if (args.options['vss'] !== undefined && args.options['vss'] !== false) return shadowSetBackup(ctx, args, run);
     const sourcePath = positional(args, 0, 'the source disk, partition or image file');
@@ -131,6 +136,7 @@ export const imageCommands = (ctx: PluginContext) => ({
   },
 
   async verify(args: CommandArgs, run: RunContext): Promise<CommandResult> {
+    if (inRepository(args)) return repositoryCommands(ctx).verify(args, run);
     const path = positional(args, 0, 'the image file');
     const { source, reader } = await openImage(path, args);
     try {
@@ -159,6 +165,7 @@ export const imageCommands = (ctx: PluginContext) => ({
     const journals = restoreJournals(ctx);
     const status = statusCommand(journals, args);
     if (status) return status;
+    if (inRepository(args)) return repositoryCommands(ctx).restore(args, run);
     const path = positional(args, 0, 'the image file');
     const target = canonicalPath(positional(args, 1, 'the target disk or image file'));
     const secret = passphrase(args);

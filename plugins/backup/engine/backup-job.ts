@@ -9,7 +9,7 @@ import type { EncodedChunk } from '../image/chunk-codec.js';
 import type { BackupManifest } from './backup-manifest.js';
 import { ChunkPool } from './chunk-pool.js';
 import { openChain, sameLayout } from './image-chain.js';
-import { mountsOf } from './mount-state.js';
+import { refuseWritableMounts } from './mount-state.js';
 import { encodeSegmentDoc, SEGMENT_BYTES, SEGMENT_HASH_BYTES, segmentKeyObject, type StreamSegments } from './segments.js';
 import { planBackup } from './source-planner.js';
 import { SourceReader } from './source-reader.js';
@@ -49,10 +49,7 @@ export interface BackupResult {
 }
 
 export async function runBackup(ctx: PluginContext, options: BackupOptions, run: RunContext): Promise<BackupResult> {
-  const writable = mountsOf(options.source).filter((m) => !m.readOnly);
-  if (writable.length > 0) {
-    throw new ShadowError('TARGET_BUSY', `Cannot make a cold image of ${options.source}: ${writable.map((m) => `${m.device} is mounted read-write on ${m.mountpoint}`).join('; ')}. Unmount it or remount it read-only`);
-  }
+  refuseWritableMounts(options.source);
   const started = performance.now();
   await using source = await SourceReader.open(options.source);
   const planned = await planBackup(ctx, source, run);

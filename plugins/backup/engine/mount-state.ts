@@ -1,6 +1,7 @@
 // Which devices are mounted, and how: a cold backup reads only unmounted or read-only sources; a restore writes only
 // to targets nothing has mounted.
 import { readFileSync, statSync } from 'node:fs';
+import { ShadowError } from '../../../sdk/index.js';
 
 export interface MountUse {
   device: string;
@@ -33,4 +34,12 @@ export function mountsOf(device: string): MountUse[] {
     out.push({ device: sourceDevice, mountpoint: fields[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))), readOnly: fields[5]!.split(',').includes('ro') });
   }
   return out;
+}
+
+/** A cold backup reads a source nothing writes to: refuses one mounted read-write (TARGET_BUSY). */
+export function refuseWritableMounts(source: string): void {
+  const writable = mountsOf(source).filter((m) => !m.readOnly);
+  if (writable.length > 0) {
+    throw new ShadowError('TARGET_BUSY', `Cannot make a cold image of ${source}: ${writable.map((m) => `${m.device} is mounted read-write on ${m.mountpoint}`).join('; ')}. Unmount it or remount it read-only`);
+  }
 }

@@ -1,0 +1,101 @@
+// Content-defined chunking (FastCDC-style) of a byte stream: a gear rolling hash over the last 32 bytes picks cut
+// points from the content, so data shifted by an insertion still cuts (and deduplicates) the same way. Normalized
+// chunking: a harder mask before the average size and an easier one after keeps sizes close to the average.
+// The gear table is derived from the repository key, so chunk boundaries reveal nothing a stranger can predict.
+import { createHmac } from 'node:crypto';
+
+export interface ChunkerParams {
+  minBytes: number;
+  averageBytes: number;
+  maxBytes: number;
+}
+
+export const DEFAULT_CHUNKER: ChunkerParams = { minBytes: 256 * 1024, averageBytes: 1024 * 1024, maxBytes: 4 * 1024 * 1024 };
+
+/** 256 pseudo-random 32-bit values from `seed`, signed: V8 then keeps the hash loop in small integers, not doubles. */
+export function gearTable(seed: Uint8Array): Int32Array {
+  const bytes = Buffer.alloc(1024);
+  for (let block = 0; block < 32; block++) createHmac('sha256', seed).update(`gear ${block}`).digest().copy(bytes, block * 32);
+  return new Int32Array(bytes.buffer, bytes.byteOffset, 256).slice();
+}
+
+/** A mask of `bits` one-bits spread over the hash's upper 24 bits (the low bits depend on the last few bytes only). */
+function spreadMask(bits: number): number {
+  let mask = 0;
+  for (let i = 0; i < bits; i++) mask |= 1 << (31 - Math.floor((i * 24) / bits));
+  return mask | 0;
+}
+
+export class ContentChunker {
+  private readonly maskHard: number;
+  private readonly maskEasy: number;
+  private readonly buffer: Uint8Array;
+  private length = 0;
+  private scanned = 0;
+  private hash = 0;
+
+  constructor(private readonly gear: Int32Array, private readonly params: ChunkerParams = DEFAULT_CHUNKER) {
+    const bits = Math.round(Math.log2(params.averageBytes - params.minBytes));
+    this.maskHard = spreadMask(bits + 2);
+    this.maskEasy = spreadMask(bits - 2);
+    this.buffer = new Uint8Array(params.maxBytes);
+  }
+
+  /** Feeds bytes; returns the chunks they complete (copies the caller may keep). */
+  push(data: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (let at = 0; at < data.length; ) {
+      const n = Math.min(data.length - at, this.buffer.length - this.length);
+      this.buffer.set(data.subarray(at, at + n), this.length);
+      this.length += n;
+      at += n;
+      for (let cut = this.findCut(); cut > 0; cut = this.findCut()) {
+        out.push(this.buffer.slice(0, cut));
+        this.buffer.copyWithin(0, cut, this.length);
+        this.length -= cut;
+        this.scanned = 0;
+        this.hash = 0;
+      }
+    }
+    return out;
+  }
+
+  /** The last, possibly short, chunk (none when the stream ended on a cut). */
+  finish(): Uint8Array[] {
+    const out = this.length > 0 ? [this.buffer.slice(0, this.length)] : [];
+    this.length = 0;
+    this.scanned = 0;
+    this.hash = 0;
+    return out;
+  }
+
+  /** The end of the next chunk within the buffer, or 0 when more data is needed. */
+  private findCut(): number {
+    const { minBytes, averageBytes, maxBytes } = this.params;
+    const buffer = this.buffer;
+    const gear = this.gear;
+    const end = this.length;
+    let p = Math.max(this.scanned, minBytes);
+    if (p >= end) {
+      if (end >= maxBytes) return maxBytes;
+      return 0;
+    }
+    let h = this.hash;
+    const hardEnd = Math.min(averageBytes, end);
+    const maskHard = this.maskHard;
+    for (; p < hardEnd; p++) {
+      h = ((h << 1) + gear[buffer[p]!]!) | 0;
+      if ((h & maskHard) === 0) return p + 1;
+    }
+    const maskEasy = this.maskEasy;
+    const easyEnd = Math.min(maxBytes, end);
+    for (; p < easyEnd; p++) {
+      h = ((h << 1) + gear[buffer[p]!]!) | 0;
+      if ((h & maskEasy) === 0) return p + 1;
+    }
+    if (p >= maxBytes) return maxBytes;
+    this.scanned = p;
+    this.hash = h;
+    return 0;
+  }
+}

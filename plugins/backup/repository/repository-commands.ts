@@ -1,0 +1,153 @@
+// `repo init|list|check|prune|stats` and the `--repo` forms of `image backup|restore|verify`.
+import type { CommandArgs, CommandResult, PluginContext, RunContext } from '../../../sdk/index.js';
+import { formatBytes, ShadowError } from '../../../sdk/index.js';
+import { integer, passphrase, positional } from '../command-args.js';
+import { canonicalPath } from '../engine/device-identity.js';
+import { openObjectStore } from './repository-kinds.js';
+import { runRepositoryBackup } from './repository-backup.js';
+import { checkRepository, parseSubset } from './repository-check.js';
+import { listLocks } from './repository-lock.js';
+import { pruneRepository, referencedChunks } from './repository-prune.js';
+import { restoreSnapshot, verifySnapshot } from './repository-restore.js';
+import { Repository } from './repository.js';
+import type { RetentionPolicy } from './retention.js';
+
+function repoUrl(args: CommandArgs, first = true): string {
+  const value = args.options['repo'] ?? (first ? args.positionals[0] : undefined);
+  if (typeof value !== 'string' || value === '') throw new ShadowError('INVALID_ARGUMENT', 'Missing the repository: give --repo URL (file:///folder or s3://bucket/prefix)');
+  return value;
+}
+
+function secret(args: CommandArgs): string {
+  const value = passphrase(args);
+  if (value === undefined) throw new ShadowError('INVALID_ARGUMENT', 'A repository is always encrypted: give --passphrase-file F or set SHADOWDISK_PASSPHRASE');
+  return value;
+}
+
+/** `first`: the repository may be the first word (repo commands) rather than only --repo (image commands). */
+async function withRepository<T>(ctx: PluginContext, args: CommandArgs, work: (repository: Repository) => Promise<T>, first = true): Promise<T> {
+  const store = await openObjectStore(ctx, repoUrl(args, first));
+  let repository: Repository;
+  try {
+    repository = await Repository.open(store, secret(args));
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  try {
+    return await work(repository);
+  } finally {
+    await repository.close();
+  }
+}
+
+export const repositoryCommands = (ctx: PluginContext) => ({
+  async init(args: CommandArgs): Promise<CommandResult> {
+    const url = repoUrl(args);
+    const pass = secret(args);
+    const cost = integer(args, 'kdf-cost', 10, 22);
+    const store = await openObjectStore(ctx, url);
+    try {
+      const repository = await Repository.init(store, pass, cost !== undefined ? { N: 2 ** cost, r: 8, p: 1 } : undefined);
+      return { data: { repository: store.url, id: repository.config.id, chunker: repository.config.chunker }, text: `Initialised the repository ${repository.config.id.slice(0, 8)} at ${store.url}` };
+    } finally {
+      await store.close();
+    }
+  },
+
+  async list(args: CommandArgs): Promise<CommandResult> {
+    return withRepository(ctx, args, async (repository) => {
+      const snapshots = (await repository.snapshots()).map((s) => ({ id: s.id, time: s.time, host: s.host, source: s.source, kind: s.manifest.source.kind, sizeBytes: s.manifest.source.sizeBytes, usedBytes: s.usedBytes, addedBytes: s.addedBytes, chunks: s.streams.reduce((n, st) => n + st.chunks.length, 0) }));
+      const text = snapshots.length === 0 ? `No snapshots in ${repository.url}` : snapshots.map((s) => `${s.id.slice(0, 8)}  ${s.time}  ${s.host}  ${s.source}  ${formatBytes(s.usedBytes)} used, ${formatBytes(s.addedBytes)} added`).join('\n');
+      return { data: { repository: repository.url, snapshots }, text };
+    });
+  },
+
+  async stats(args: CommandArgs): Promise<CommandResult> {
+    return withRepository(ctx, args, async (repository) => {
+      const snapshots = await repository.snapshots();
+      const index = await repository.chunkIndex();
+      const packs = await repository.store.list('data/');
+      const storedBytes = packs.reduce((n, p) => n + p.sizeBytes, 0);
+      const referenced = referencedChunks(snapshots);
+      const uniqueBytes = [...referenced].reduce((n, id) => n + (index.get(id)?.plainLength ?? 0), 0);
+      const totalBytes = snapshots.reduce((n, s) => n + s.usedBytes, 0);
+      const data = { repository: repository.url, snapshots: snapshots.length, packs: packs.length, chunks: index.size, referencedChunks: referenced.size, totalBytes, uniqueBytes, storedBytes, dedupRatio: storedBytes > 0 ? totalBytes / storedBytes : 0, perSnapshot: snapshots.map((s) => ({ id: s.id, source: s.source, host: s.host, usedBytes: s.usedBytes, addedBytes: s.addedBytes })) };
+      return { data, text: `${repository.url}: ${snapshots.length} snapshot(s) of ${formatBytes(totalBytes)} used data, ${formatBytes(uniqueBytes)} unique, stored in ${formatBytes(storedBytes)} (${packs.length} packs, ${index.size} chunks; ${data.dedupRatio.toFixed(2)}x)` };
+    });
+  },
+
+  async check(args: CommandArgs, run: RunContext): Promise<CommandResult> {
+    const subset = args.options['read-data-subset'] ?? (args.options['read-data'] === true ? '100%' : undefined);
+    let reader: ReturnType<typeof parseSubset> | undefined;
+    try {
+      reader = typeof subset === 'string' ? parseSubset(subset) : undefined;
+    } catch (error) {
+      throw new ShadowError('INVALID_ARGUMENT', (error as Error).message);
+    }
+    return withRepository(ctx, args, async (repository) => {
+      const result = await checkRepository(repository, reader, run);
+      if (result.problems.length > 0) {
+        throw new ShadowError('IMAGE_CORRUPT', `The repository ${repository.url} has ${result.problems.length} problem(s): ${result.problems.map((p) => `${p.object}: ${p.problem} (used by snapshot(s) ${p.snapshots.join(', ') || 'none'})`).join('; ')}`, { details: { problems: result.problems } });
+      }
+      return { data: { repository: repository.url, ok: true, ...result }, text: `${repository.url} is consistent: ${result.snapshots} snapshot(s), ${result.packs} pack(s)${reader ? `, ${result.packsRead} read back (${result.chunksRead} chunks)` : ''}` };
+    });
+  },
+
+  async prune(args: CommandArgs, run: RunContext): Promise<CommandResult> {
+    const policy: RetentionPolicy = {};
+    for (const [option, key] of [['keep-last', 'keepLast'], ['keep-daily', 'keepDaily'], ['keep-weekly', 'keepWeekly'], ['keep-monthly', 'keepMonthly']] as const) {
+      const n = integer(args, option, 1, 100_000);
+      if (n !== undefined) policy[key] = n;
+    }
+    const waitSeconds = integer(args, 'wait', 0, 86_400) ?? 600;
+    return withRepository(ctx, args, async (repository) => {
+      const result = await pruneRepository(repository, Object.keys(policy).length > 0 ? policy : undefined, { waitMs: waitSeconds * 1000 }, run);
+      return { data: { repository: repository.url, ...result }, text: `Pruned ${repository.url}: forgot ${result.forgotten.length} snapshot(s), kept ${result.kept.length}; deleted ${result.packsDeleted} pack(s) (${formatBytes(result.bytesFreed)})${result.packsDeferred ? `; ${result.packsDeferred} pack(s) stay marked until running backups finish` : ''}` };
+    });
+  },
+
+  async locks(args: CommandArgs): Promise<CommandResult> {
+    return withRepository(ctx, args, async (repository) => {
+      const locks = await listLocks(repository);
+      return { data: { repository: repository.url, locks: locks.map((l) => ({ key: l.key, ...l.record, stale: l.stale })) }, text: locks.map((l) => `${l.key}  ${l.record.kind}  ${l.record.host}:${l.record.pid}  ${l.record.time}${l.stale ? '  stale' : ''}`).join('\n') || 'No locks' };
+    });
+  },
+
+  /** image backup --repo URL <source> */
+  async backup(args: CommandArgs, run: RunContext): Promise<CommandResult> {
+    const source = positional(args, 0, 'the source disk, partition or image file');
+    const level = integer(args, 'level', 0, 19);
+    return withRepository(ctx, args, async (repository) => {
+      const result = await runRepositoryBackup(ctx, repository, { source, ...(level !== undefined ? { compressionLevel: level } : {}), ...(typeof args.options['source-name'] === 'string' ? { sourceName: args.options['source-name'] } : {}) }, run);
+      const { snapshot, ...figures } = result;
+      return { data: { repository: repository.url, snapshot: snapshot.id, ...figures }, text: `Backed up ${source} to ${repository.url} as snapshot ${snapshot.id.slice(0, 8)}: ${formatBytes(result.usedBytes)} used, ${result.newChunks} of ${result.chunks} chunks new, ${formatBytes(result.uploadedBytes)} uploaded in ${result.packs} pack(s) (${result.mibPerSec.toFixed(0)} MiB/s)` };
+    }, false);
+  },
+
+  /** image verify --repo URL <snapshot> */
+  async verify(args: CommandArgs, run: RunContext): Promise<CommandResult> {
+    const ref = positional(args, 0, "the snapshot (its id, a unique prefix, or 'latest')");
+    return withRepository(ctx, args, async (repository) => {
+      const snapshot = await repository.findSnapshot(ref);
+      const { chunks, bytes } = await verifySnapshot(repository, snapshot, run);
+      return { data: { repository: repository.url, snapshot: snapshot.id, ok: true, chunks, bytes }, text: `Snapshot ${snapshot.id.slice(0, 8)} is intact: ${chunks} chunks (${formatBytes(bytes)}) verified` };
+    }, false);
+  },
+
+  /** image restore --repo URL <snapshot> <target> */
+  async restore(args: CommandArgs, run: RunContext): Promise<CommandResult> {
+    const ref = positional(args, 0, "the snapshot (its id, a unique prefix, or 'latest')");
+    const target = canonicalPath(positional(args, 1, 'the target disk or image file'));
+    const dryRun = args.options['dry-run'] === true;
+    return withRepository(ctx, args, async (repository) => {
+      const snapshot = await repository.findSnapshot(ref);
+      if (!dryRun && args.options['yes'] !== true && !(await run.confirm?.(`Overwrite ${target} with snapshot ${snapshot.id.slice(0, 8)}?`))) {
+        throw new ShadowError('ABORTED', `Not restored: confirm with --yes (or answer yes on a terminal) to overwrite ${target}`);
+      }
+      const { written, gptBackupMoved } = await restoreSnapshot(ctx, repository, snapshot, target, { dryRun }, run);
+      if (dryRun) return { data: { repository: repository.url, snapshot: snapshot.id, target, dryRun: true }, text: `Dry run: snapshot ${snapshot.id.slice(0, 8)} is intact and ${target} fits; nothing was written` };
+      return { data: { repository: repository.url, snapshot: snapshot.id, target, bytesWritten: written, gptBackupMoved }, text: `Restored ${formatBytes(written)} from snapshot ${snapshot.id.slice(0, 8)} onto ${target}${gptBackupMoved ? '; moved the backup GPT to the end of the larger disk' : ''}` };
+    }, false);
+  },
+});

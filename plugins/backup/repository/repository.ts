@@ -1,0 +1,176 @@
+// An open repository: its keys, config, chunk index and snapshots. Objects (all sealed with the repository key except
+// the key files): config; keys/ID (the master key wrapped by a passphrase); data/XX/PACK (packs of chunks, named by
+// the SHA-256 of their bytes); index/PACK (the chunks a pack holds); snapshots/ID (manifests); locks/ID; prune/ID.
+import { randomBytes } from 'node:crypto';
+import { ShadowError } from '../../../sdk/index.js';
+import type { KdfParams } from '../image/image-keys.js';
+import type { BackupManifest } from '../engine/backup-manifest.js';
+import { decodeBlob } from './chunk-blob.js';
+import { DEFAULT_CHUNKER, gearTable, type ChunkerParams } from './content-chunker.js';
+import type { ObjectStore } from './object-store.js';
+import { deriveKeys, newKeyFile, seal, unseal, unwrapKey, type KeyFile, type RepositoryKeys } from './repository-keys.js';
+
+export interface RepositoryConfig {
+  version: 1;
+  id: string;
+  createdAt: string;
+  chunker: ChunkerParams;
+}
+
+/** Where a chunk lives: its pack and its sealed bytes' place in it. */
+export interface ChunkLocation {
+  pack: string;
+  offset: number;
+  length: number;
+  plainLength: number;
+}
+
+export interface PackIndex {
+  pack: string;
+  blobs: [id: string, offset: number, length: number, plainLength: number][];
+}
+
+/** A snapshot: the backup manifest (streams, table, source) and, per stream, its packed data as a list of chunks. */
+export interface SnapshotManifest {
+  version: 1;
+  id: string;
+  time: string;
+  host: string;
+  source: string;
+  manifest: BackupManifest;
+  streams: { id: number; chunks: [id: string, plainLength: number][] }[];
+  usedBytes: number;
+  /** Bytes of sealed chunks this backup uploaded (what it added to the repository). */
+  addedBytes: number;
+}
+
+export const packKey = (pack: string) => `data/${pack.slice(0, 2)}/${pack}`;
+export const indexKey = (pack: string) => `index/${pack}`;
+export const snapshotKey = (id: string) => `snapshots/${id}`;
+const last = (key: string) => key.slice(key.lastIndexOf('/') + 1);
+
+async function inParallel<T, R>(items: readonly T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await work(items[i]!);
+    }
+  }));
+  return out;
+}
+export { inParallel };
+
+export class Repository {
+  private constructor(readonly store: ObjectStore, readonly keys: RepositoryKeys, readonly config: RepositoryConfig) {}
+
+  get url(): string {
+    return this.store.url;
+  }
+
+  gear(): Int32Array {
+    return gearTable(this.keys.gearSeed);
+  }
+
+  static async init(store: ObjectStore, passphrase: string, kdf?: KdfParams): Promise<Repository> {
+    if ((await store.list('config')).some((o) => o.key === 'config')) throw new ShadowError('INVALID_ARGUMENT', `${store.url} already holds a repository; open it instead of initialising it again`);
+    const { file, master } = await newKeyFile(passphrase, kdf);
+    const keys = deriveKeys(master);
+    const config: RepositoryConfig = { version: 1, id: randomBytes(16).toString('hex'), createdAt: new Date().toISOString(), chunker: DEFAULT_CHUNKER };
+    await store.put(`keys/${randomBytes(16).toString('hex')}`, Buffer.from(JSON.stringify(file)));
+    if (!(await store.putIfAbsent('config', seal(keys.encryption, Buffer.from(JSON.stringify(config)), 'config')))) {
+      throw new ShadowError('INVALID_ARGUMENT', `${store.url} was initialised by someone else at the same time; open it instead`);
+    }
+    return new Repository(store, keys, config);
+  }
+
+  static async open(store: ObjectStore, passphrase: string): Promise<Repository> {
+    const keyObjects = await store.list('keys/');
+    if (keyObjects.length === 0) throw new ShadowError('NOT_FOUND', `No repository at ${store.url}: it has no key files (run 'repo init' first)`);
+    for (const object of keyObjects) {
+      const file = JSON.parse(Buffer.from(await store.get(object.key)).toString('utf8')) as KeyFile;
+      const master = await unwrapKey(file, passphrase);
+      if (!master) continue;
+      const keys = deriveKeys(master);
+      const config = JSON.parse(unseal(keys.encryption, await store.get('config'), 'config', 'The repository config').toString('utf8')) as RepositoryConfig;
+      if (config.version !== 1) throw new ShadowError('UNSUPPORTED', `The repository at ${store.url} has version ${config.version}; this Shadowdisk reads version 1`);
+      return new Repository(store, keys, config);
+    }
+    throw new ShadowError('WRONG_PASSPHRASE', `The passphrase opens none of the ${keyObjects.length} key file(s) of ${store.url}; check --passphrase-file or SHADOWDISK_PASSPHRASE`);
+  }
+
+  sealJson(value: unknown, aad: string): Buffer {
+    return seal(this.keys.encryption, Buffer.from(JSON.stringify(value)), aad);
+  }
+
+  async readJson<T>(key: string, aad: string): Promise<T> {
+    return JSON.parse(unseal(this.keys.encryption, await this.store.get(key), aad, `Object '${key}'`).toString('utf8')) as T;
+  }
+
+  /** Every pack's index, except packs in `excluded` (marked for deletion by a prune). */
+  async readIndexes(excluded: ReadonlySet<string> = new Set()): Promise<PackIndex[]> {
+    const keys = (await this.store.list('index/')).map((o) => o.key).filter((k) => !excluded.has(last(k)));
+    const read = await inParallel(keys, 8, async (key) => {
+      try {
+        return await this.readJson<PackIndex>(key, 'index');
+      } catch (error) {
+        // Deleted by a prune between listing and reading: that pack is gone with it.
+        if (error instanceof ShadowError && error.code === 'NOT_FOUND') return undefined;
+        throw error;
+      }
+    });
+    return read.filter((i): i is PackIndex => i !== undefined);
+  }
+
+  async chunkIndex(excluded?: ReadonlySet<string>): Promise<Map<string, ChunkLocation>> {
+    const map = new Map<string, ChunkLocation>();
+    for (const index of await this.readIndexes(excluded)) {
+      for (const [id, offset, length, plainLength] of index.blobs) if (!map.has(id)) map.set(id, { pack: index.pack, offset, length, plainLength });
+    }
+    return map;
+  }
+
+  async snapshotIds(): Promise<string[]> {
+    return (await this.store.list('snapshots/')).map((o) => last(o.key));
+  }
+
+  async readSnapshot(id: string): Promise<SnapshotManifest> {
+    return this.readJson<SnapshotManifest>(snapshotKey(id), 'snapshot');
+  }
+
+  async snapshots(): Promise<SnapshotManifest[]> {
+    const all = await inParallel(await this.snapshotIds(), 8, (id) => this.readSnapshot(id).catch((error: unknown) => {
+      if (error instanceof ShadowError && error.code === 'NOT_FOUND') return undefined;
+      throw error;
+    }));
+    return all.filter((s): s is SnapshotManifest => s !== undefined).sort((a, b) => a.time.localeCompare(b.time));
+  }
+
+  /** A snapshot by id, unique id prefix, or 'latest' (optionally of one source). */
+  async findSnapshot(ref: string): Promise<SnapshotManifest> {
+    if (ref === 'latest') {
+      const latest = (await this.snapshots()).at(-1);
+      if (!latest) throw new ShadowError('NOT_FOUND', `The repository ${this.url} has no snapshots yet`);
+      return latest;
+    }
+    const matches = (await this.snapshotIds()).filter((id) => id.startsWith(ref));
+    if (matches.length !== 1) throw new ShadowError(matches.length === 0 ? 'NOT_FOUND' : 'INVALID_ARGUMENT', matches.length === 0 ? `No snapshot '${ref}' in ${this.url} ('repo list' shows them)` : `Snapshot '${ref}' is ambiguous: ${matches.length} snapshots start with it; give more characters`);
+    return this.readSnapshot(matches[0]!);
+  }
+
+  /** A snapshot is visible once this object exists, which happens after all its packs and indexes are written. */
+  async writeSnapshot(snapshot: SnapshotManifest): Promise<void> {
+    await this.store.put(snapshotKey(snapshot.id), this.sealJson(snapshot, 'snapshot'));
+  }
+
+  /** One chunk's plain bytes, authenticated and checked against its id. */
+  async readChunk(id: string, at: ChunkLocation): Promise<Buffer> {
+    const sealed = await this.store.get(packKey(at.pack), { offset: at.offset, length: at.length });
+    return decodeBlob(this.keys, id, sealed, at.plainLength, packKey(at.pack));
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}
