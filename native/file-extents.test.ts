@@ -26,6 +26,21 @@ describe('fileExtents', () => {
     expect(extents.at(-1)!.flags & FileExtentFlag.Last).toBe(FileExtentFlag.Last);
   });
 
+  it('maps a file of more extents than one FIEMAP batch holds, every one in order and none twice', async () => {
+    await using dir = await tempDir();
+    const file = join(dir.path, 'sparse-many.bin');
+    const fd = openSync(file, 'w');
+    const block = randomBytes(4096);
+    const count = 5000; // more than a batch (4096): the map is read in two calls
+    for (let i = 0; i < count; i++) writeSync(fd, block, 0, 4096, i * 8192);
+    closeSync(fd);
+    const extents = fileExtents(file);
+    expect(extents).toHaveLength(count);
+    const misplaced = extents.filter((e, i) => e.logicalBytes !== BigInt(i * 8192) || e.lengthBytes !== 4096n);
+    expect(misplaced).toEqual([]);
+    expect(extents.filter((e) => (e.flags & FileExtentFlag.Last) !== 0)).toEqual([extents.at(-1)]);
+  });
+
   it('returns no extents for an empty file', async () => {
     await using dir = await tempDir();
     const file = join(dir.path, 'empty.bin');

@@ -25,7 +25,9 @@ export const FileExtentFlag = Object.freeze({
   Shared: 0x2000,
 } as const);
 
-const EXTENTS_PER_CALL = 256;
+// Large batches: each FIEMAP call walks the extent tree from its start again (a shadow set's hold maps files of ten
+// thousand extents and more).
+const EXTENTS_PER_CALL = 4096;
 
 /** All extents of `path`, in file order; data is synced first (FIEMAP_FLAG_SYNC) so delayed allocations have addresses. */
 export function fileExtents(path: string): FileExtent[] {
@@ -34,7 +36,8 @@ export function fileExtents(path: string): FileExtent[] {
   return withFd(path, O_RDONLY, (fd) => {
     const extents: FileExtent[] = [];
     for (let startBytes = 0n; ; ) {
-      const batch = addon.fiemap(fd, path, startBytes, FIEMAP_FLAG_SYNC, EXTENTS_PER_CALL);
+      // Synced once, by the first call: a sync per batch would write back again whatever arrived meanwhile.
+      const batch = addon.fiemap(fd, path, startBytes, startBytes === 0n ? FIEMAP_FLAG_SYNC : 0, EXTENTS_PER_CALL);
       extents.push(...batch);
       const last = batch.at(-1);
       if (last === undefined || (last.flags & FileExtentFlag.Last) !== 0) return extents;

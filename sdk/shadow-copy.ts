@@ -91,6 +91,11 @@ export interface SnapshotProvider {
    * no hold (the reflink provider clones the whole image file here); commit then only catches up in the hold.
    */
   prepareCommit?(volume: ShadowVolume, planned: ProviderSnapshotRecord): Promise<void>;
+  /**
+   * Optional: after the writers froze, just before the hold: bring the prepared snapshot close to the present again
+   * (the reflink provider re-clones what was written since prepareCommit), so that commit finds little left to do.
+   */
+  settle?(volume: ShadowVolume, planned: ProviderSnapshotRecord): Promise<void>;
   /** Takes the snapshot, while the set's filesystems are frozen: must be quick. */
   commit(volume: ShadowVolume, planned: ProviderSnapshotRecord): Promise<ProviderSnapshotRecord>;
   /** After thaw: makes the snapshot readable. */

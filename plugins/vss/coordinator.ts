@@ -173,7 +173,9 @@ export class ShadowCoordinator {
       this.freezeDeadline = freezeStarted + this.options.freezeWindowMs;
       this.veto(await this.hooks.freeze.promise(run), phase);
       phase = 'flush-and-hold';
-      // Everything written so far goes out before the hold, in parallel, so the FIFREEZEs find little left to flush.
+      // What the writers' freeze stopped is caught up outside the hold, then everything written so far goes out before
+      // it, in parallel, so the FIFREEZEs find little left to flush and the commits little left to copy.
+      await Promise.all(planned.map((p, index) => p.provider.settle?.(p.volume, record.volumes[index]!.snapshot)));
       await syncAll(mountpoints);
       const timings: HoldTimings = { holdMs: 0 };
       const holdWindowMs = Math.min(this.options.holdWindowMs, Math.max(1, this.freezeDeadline - performance.now()));

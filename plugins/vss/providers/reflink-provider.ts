@@ -7,7 +7,7 @@ import { cloneFile, cloneRange, fileExtents, type FileExtent } from '../../../na
 import type { ExposedSnapshot, ProviderSnapshotRecord, ShadowVolume, SnapshotProvider } from '../../../sdk/index.js';
 import { mountHolding } from '../volumes.js';
 import { mountableXfsCopy } from '../xfs-mountable.js';
-import { changedRanges } from './extent-delta.js';
+import { changedRanges, type ByteRange } from './extent-delta.js';
 import { attachReadOnly, loopGeometry, releaseLoop, type LoopGeometry } from './loop-exposure.js';
 
 const REFLINK_FILESYSTEMS = ['xfs', 'btrfs'];
@@ -20,6 +20,23 @@ interface ReflinkSnapshot extends ProviderSnapshotRecord {
   clonePath: string;
   recoveredPath: string;
   geometry: LoopGeometry;
+}
+
+/**
+ * Brings the clone up to the image file's present: re-clones the ranges whose extents differ (undefined when the clone
+ * was missing or of another size and was made again whole).
+ */
+function catchUp(snapshot: ReflinkSnapshot): ByteRange[] | undefined {
+  const sizeBytes = BigInt(statSync(snapshot.backingFile).size);
+  if (!existsSync(snapshot.clonePath) || BigInt(statSync(snapshot.clonePath).size) !== sizeBytes) {
+    cloneFile(snapshot.backingFile, snapshot.clonePath);
+    return undefined;
+  }
+  // FIEMAP_FLAG_SYNC writes back the image file's dirty pages (the loop device's writes) before mapping.
+  const cloneMap = cloneMaps.get(snapshot.clonePath) ?? fileExtents(snapshot.clonePath);
+  const ranges = changedRanges(fileExtents(snapshot.backingFile), cloneMap, sizeBytes);
+  for (const range of ranges) cloneRange(snapshot.backingFile, range.offsetBytes, range.lengthBytes, snapshot.clonePath, range.offsetBytes);
+  return ranges;
 }
 
 export const reflinkProvider: SnapshotProvider = {
@@ -55,18 +72,18 @@ export const reflinkProvider: SnapshotProvider = {
     cloneMaps.set(snapshot.clonePath, fileExtents(snapshot.clonePath));
   },
 
+  async settle(_volume, planned) {
+    // A first catch-up outside the hold: what was written between the whole clone and the writers' freeze is re-cloned
+    // now, so the hold's pass only meets the last moments' writes.
+    const snapshot = planned as ReflinkSnapshot;
+    if (catchUp(snapshot) !== undefined) cloneMaps.set(snapshot.clonePath, fileExtents(snapshot.clonePath));
+  },
+
   async commit(_volume, planned) {
     const snapshot = planned as ReflinkSnapshot;
-    const sizeBytes = BigInt(statSync(snapshot.backingFile).size);
-    if (!existsSync(snapshot.clonePath) || BigInt(statSync(snapshot.clonePath).size) !== sizeBytes) {
-      cloneFile(snapshot.backingFile, snapshot.clonePath);
-      return snapshot;
-    }
-    // FIEMAP_FLAG_SYNC writes back the image file's dirty pages (the loop device's writes) before mapping.
-    const cloneMap = cloneMaps.get(snapshot.clonePath) ?? fileExtents(snapshot.clonePath);
+    const ranges = catchUp(snapshot);
     cloneMaps.delete(snapshot.clonePath);
-    const ranges = changedRanges(fileExtents(snapshot.backingFile), cloneMap, sizeBytes);
-    for (const range of ranges) cloneRange(snapshot.backingFile, range.offsetBytes, range.lengthBytes, snapshot.clonePath, range.offsetBytes);
+    if (ranges === undefined) return snapshot;
     return { ...snapshot, reclonedRanges: ranges.length, reclonedBytes: String(ranges.reduce((sum, r) => sum + r.lengthBytes, 0n)) };
   },
 
