@@ -2,7 +2,9 @@
 // (writers' freeze to their thaw) for sets of 1 and 4 ext4 volumes (loop devices on image files in an XFS pool, the
 // reflink provider) while fio writes to every volume (4 KiB random writes, fsync every 16). Beside ours, the same cut
 // done by a shell script with util-linux and coreutils (fsfreeze -f each, cp --reflink each, fsfreeze -u each).
-// Run: npm run bench:vss [-- --sets 30 --size-mib 256]
+// With --provider hotcore the volumes are attached through hot processing instead (the engine's switch is the commit),
+// and the shell reference is fsfreeze -f / -u of each alone, the floor of any freeze-based cut.
+// Run: npm run bench:vss [-- --sets 30 --size-mib 256 --provider reflink|hotcore]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,9 @@ import { parseArgs } from 'node:util';
 import { createHost } from '../core/node/index.js';
 import type { ShadowSetRecord } from '../plugins/vss/index.js';
 
-const { values } = parseArgs({ options: { sets: { type: 'string', default: '30' }, 'size-mib': { type: 'string', default: '256' } } });
+const { values } = parseArgs({ options: { sets: { type: 'string', default: '30' }, 'size-mib': { type: 'string', default: '256' }, provider: { type: 'string', default: 'reflink' } } });
+const PROVIDER = values.provider;
+if (PROVIDER !== 'reflink' && PROVIDER !== 'hotcore') throw new Error(`--provider must be reflink or hotcore, not ${PROVIDER}`);
 const SETS = Number(values.sets);
 const SIZE_MIB = Number(values['size-mib']);
 
@@ -23,8 +27,8 @@ function percentile(values: readonly number[], p: number): number {
 }
 
 const root = mkdtempSync(join(tmpdir(), 'shadowdisk-bench-vss-'));
-const cleanups: (() => void)[] = [];
-const undo = (fn: () => void) => cleanups.push(fn);
+const cleanups: (() => unknown)[] = [];
+const undo = (fn: () => unknown) => cleanups.push(fn);
 const rows: string[][] = [];
 try {
   const poolImage = join(root, 'pool.img');
@@ -36,12 +40,22 @@ try {
   mkdirSync(pool);
   sh('mount', [poolLoop, pool]);
   undo(() => sh('umount', [pool]));
+  const host = await createHost({ stateDir: join(root, 'state'), logSink: () => undefined });
+  undo(() => host[Symbol.asyncDispose]());
+  const diffDir = join(root, 'diff'); // another filesystem than the volumes' pool, as hot processing asks
+  mkdirSync(diffDir);
   const volumes: { device: string; mountpoint: string; image: string }[] = [];
   for (let i = 0; i < 4; i++) {
     const image = join(pool, `v${i}.img`);
     sh('truncate', ['-s', `${SIZE_MIB}M`, image]);
-    const device = sh('losetup', ['--find', '--show', image]);
-    undo(() => sh('losetup', ['--detach', device]));
+    let device: string;
+    if (PROVIDER === 'hotcore') {
+      device = ((await host.executeCommand('shadowdisk.hot-processing.attach', { positionals: [image], options: { 'diff-dir': diffDir } })).data as { device: string }).device;
+      undo(() => host.executeCommand('shadowdisk.hot-processing.detach', { positionals: [device] }));
+    } else {
+      device = sh('losetup', ['--find', '--show', image]);
+      undo(() => sh('losetup', ['--detach', device]));
+    }
     sh('mkfs.ext4', ['-F', '-q', device]);
     const mountpoint = join(root, `v${i}`);
     mkdirSync(mountpoint);
@@ -55,8 +69,7 @@ try {
     sh('sleep', ['1']);
   });
   await new Promise((r) => setTimeout(r, 3000));
-  const host = await createHost({ stateDir: join(root, 'state'), logSink: () => undefined });
-  try {
+  {
     for (const count of [1, 4]) {
       const names = volumes.slice(0, count).map((v) => v.mountpoint);
       const hold: number[] = [];
@@ -76,21 +89,19 @@ try {
       for (let i = 0; i < Math.min(SETS, 10); i++) {
         const started = performance.now();
         for (const mp of names) sh('fsfreeze', ['--freeze', mp]);
-        volumes.slice(0, count).forEach((v, n) => sh('cp', ['--reflink=always', v.image, join(pool, `ref-${n}.img`)]));
+        if (PROVIDER === 'reflink') volumes.slice(0, count).forEach((v, n) => sh('cp', ['--reflink=always', v.image, join(pool, `ref-${n}.img`)]));
         for (const mp of names) sh('fsfreeze', ['--unfreeze', mp]);
         reference.push(performance.now() - started);
-        volumes.slice(0, count).forEach((_, n) => rmSync(join(pool, `ref-${n}.img`)));
+        if (PROVIDER === 'reflink') volumes.slice(0, count).forEach((_, n) => rmSync(join(pool, `ref-${n}.img`)));
       }
       rows.push([`${count} volume${count > 1 ? 's' : ''}`, percentile(hold, 50).toFixed(1), percentile(hold, 99).toFixed(1), percentile(freeze, 50).toFixed(1), percentile(freeze, 99).toFixed(1),
         percentile(reference, 50).toFixed(1), percentile(reference, 99).toFixed(1), (percentile(hold, 50) / percentile(reference, 50)).toFixed(2)]);
     }
-  } finally {
-    await host[Symbol.asyncDispose]();
   }
 } finally {
   for (const fn of cleanups.reverse()) {
     try {
-      fn();
+      await fn();
     } catch (error) {
       process.stderr.write(`cleanup: ${(error as Error).message}\n`);
     }
@@ -98,6 +109,6 @@ try {
   rmSync(root, { recursive: true, force: true });
 }
 const header = ['set', 'hold p50 ms', 'hold p99 ms', 'freeze p50 ms', 'freeze p99 ms', 'shell p50 ms', 'shell p99 ms', 'hold/shell p50'];
-console.log(`${SETS} sets each, ${SIZE_MIB} MiB ext4 volumes on an XFS pool, fio 4k randwrite (fsync every 16) on every volume`);
+console.log(`${SETS} sets each, ${SIZE_MIB} MiB ext4 volumes on an XFS pool (${PROVIDER === 'hotcore' ? 'attached through hot processing, provider hotcore; shell: fsfreeze alone' : 'loop devices, provider reflink; shell: fsfreeze + cp --reflink'}), fio 4k randwrite (fsync every 16) on every volume`);
 console.log(header.join(' | '));
 for (const row of rows) console.log(row.join(' | '));
