@@ -81,6 +81,11 @@ export async function runBackup(ctx: PluginContext, options: BackupOptions, run:
   let index = 0;
   let stored = 0;
   let read = 0;
+  // Bytes of the current stream handed to the encoders: progress within a stream, so a one-partition backup reports
+  // as it goes (at least once a second through the job), not only when the stream ends.
+  let streamRead = 0;
+  let streamBytes = 0;
+  const phase = options.parent ? options.parent.mode : 'backup';
   let segmentsSkipped = 0;
   // Writes are queued behind each other by the writer; wait only when several are outstanding, so reading, encoding
   // and writing overlap instead of taking turns.
@@ -98,6 +103,8 @@ export async function runBackup(ctx: PluginContext, options: BackupOptions, run:
     source, chunkSize: writer.chunkSizeBytes, segmentBytes: SEGMENT_BYTES, key: segmentKeyObject(segmentKey), signal: run.signal,
     allocate: (size) => pool.buffer(size),
     emit: async (streamId, offsetBytes, plain, spans, hashesInto) => {
+      streamRead += plain.length;
+      if (streamBytes > 0) run.progress({ phase, done: read + Math.min(streamRead, streamBytes), total });
       const hashed = spans.length > 0 && hashesInto !== undefined;
       const encoding = pool.encode({ index: index++, streamId, offsetBytes }, plain, hashed ? { key: segmentKey, spans } : undefined).then((encoded) => {
         if (hashed) {
@@ -115,6 +122,8 @@ export async function runBackup(ctx: PluginContext, options: BackupOptions, run:
   const segments = new Map<number, StreamSegments>();
   try {
     for (const stream of manifest.streams) {
+      streamRead = 0;
+      streamBytes = stream.packedBytes;
       if (stream.extents) {
         await copyExtentStream(stream, context);
       } else {
@@ -125,7 +134,8 @@ export async function runBackup(ctx: PluginContext, options: BackupOptions, run:
         segments.set(stream.id, copied.segments);
       }
       read += stream.packedBytes;
-      run.progress({ phase: options.parent ? options.parent.mode : 'backup', done: read, total });
+      streamBytes = 0;
+      run.progress({ phase, done: read, total });
     }
     // Full backups hash segments in the encoders: every chunk must be back before the segment table is written.
     while (inFlight.length > 0) await drainOne();
