@@ -24,6 +24,8 @@ export interface AppApi {
   /** Runs a command by id with CLI words; errors become a toast and are rethrown. */
   run<T = unknown>(id: string, argv?: string[], onEvent?: (event: JobEvent) => void): Promise<CommandOutcome<T>>;
   toast(kind: Toast['kind'], text: string): void;
+  /** Reloads what the screens show (disks appear and go outside the UI too). */
+  refresh(): void;
   openPalette(commandId?: string): void;
   whenContext: WhenContext;
 }

@@ -50,6 +50,7 @@ export function App({ rpc, commands }: { rpc: RpcClient; commands: CommandInfo[]
         setRevision((r) => r + 1);
       }
     },
+    refresh: () => setRevision((r) => r + 1),
     openPalette: (commandId) => setPalette({ open: true, ...(commandId ? { commandId } : {}) }),
     whenContext: { screen, diskSelected: selectedDisk !== null, selectedDisk, jobRunning: runningJobs > 0 },
   }), [rpc, commands, screen, selectedDisk, revision, runningJobs]);

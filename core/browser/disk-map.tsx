@@ -23,11 +23,11 @@ export function segmentsOf(layout: Layout): Segment[] {
   const segments: Segment[] = [];
   let at = 0;
   for (const p of primaries) {
-    if (p.startLba - at >= minGap) segments.push({ kind: 'free', startLba: at, sizeSectors: p.startLba - at });
+    if (p.startLba - at > minGap) segments.push({ kind: 'free', startLba: at, sizeSectors: p.startLba - at });
     segments.push({ kind: 'partition', startLba: p.startLba, sizeSectors: p.sizeSectors, partition: p });
     at = Math.max(at, p.startLba + p.sizeSectors);
   }
-  if (sectorCount - at >= minGap) segments.push({ kind: 'free', startLba: at, sizeSectors: sectorCount - at });
+  if (sectorCount - at > minGap) segments.push({ kind: 'free', startLba: at, sizeSectors: sectorCount - at });
   return segments;
 }
 

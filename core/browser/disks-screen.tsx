@@ -37,7 +37,7 @@ export function DisksScreen() {
   return (
     <div class="disks-screen">
       <section class="disk-list" aria-label="Disks">
-        <h2>Disks</h2>
+        <header class="screen-header"><h2>Disks</h2><button onClick={() => app.refresh()} title="Read the disks again">Refresh</button></header>
         {disks.error && <p class="error">{disks.error}</p>}
         {list.map((d) => (
           <div key={d.path} class={`disk-row${app.selectedDisk === d.path ? ' selected' : ''}`} data-disk={d.path}>

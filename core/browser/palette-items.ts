@@ -26,12 +26,15 @@ export function paletteItems(commands: readonly CommandInfo[], query: string, re
     } catch {
       enabled = false;
     }
-    items.push({ command, label, positions: byLabel?.positions ?? [], enabled, recent: rank !== -1, score: match.score + (rank === -1 ? 0 : 20 - rank) });
+    // A query found as written, in a label that says little else, ranks first: 'create a partition' is not the table one.
+    const exact = query.trim() !== '' && label.toLowerCase().includes(query.trim().toLowerCase()) ? 10 - (label.length - query.trim().length) * 0.05 : 0;
+    items.push({ command, label, positions: byLabel?.positions ?? [], enabled, recent: rank !== -1, score: match.score + exact });
   }
+  const recentRank = (item: PaletteItem) => (item.recent ? recent.indexOf(item.command.id) : recent.length);
   return items.sort((a, b) => {
     if (query.trim() === '' && a.recent !== b.recent) return a.recent ? -1 : 1;
     if (query.trim() === '' && a.recent && b.recent) return recent.indexOf(a.command.id) - recent.indexOf(b.command.id);
-    return b.score - a.score || a.label.localeCompare(b.label);
+    return b.score - a.score || recentRank(a) - recentRank(b) || a.label.localeCompare(b.label);
   });
 }
 

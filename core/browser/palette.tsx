@@ -27,7 +27,7 @@ export function CommandPalette({ onClose, initialCommandId }: { onClose(): void;
     rememberCommand(command.id);
     onClose();
     app.run(command.id, argv).then((r) => {
-      if (r.text) app.toast('info', r.text.split('\n').slice(0, 6).join('\n'));
+      if (r.text) app.toast('info', r.text.split('\n').slice(0, 3).join('\n'));
     }, () => undefined);
   };
 

@@ -1,0 +1,53 @@
+// Page object of the backup wizard: fill source and image, start, and record every progress update the page shows
+// (timed in the page itself by a MutationObserver, so the test's own polling adds no delay).
+import type { Locator, Page } from 'playwright-core';
+
+export interface ProgressSample {
+  atMs: number;
+  phase: string;
+  percent: string;
+  rate: string;
+  eta: string;
+}
+
+/** What the page's window holds for the recorder (the test's tsconfig has no DOM types). */
+interface PageGlobals {
+  progressSamples: ProgressSample[];
+  MutationObserver: new (callback: () => void) => { observe(target: unknown, options: Record<string, boolean>): void };
+}
+
+export class BackupPage {
+  constructor(readonly page: Page) {}
+
+  get wizard(): Locator {
+    return this.page.getByRole('form', { name: 'backup wizard' });
+  }
+
+  async start(source: string, image: string): Promise<void> {
+    await this.wizard.locator('input[name=source]').fill(source);
+    await this.wizard.locator('input[name=image]').fill(image);
+    await this.wizard.evaluate((form) => {
+      const samples: ProgressSample[] = [];
+      const page = globalThis as unknown as PageGlobals;
+      page.progressSamples = samples;
+      let seen: string | null = null;
+      new page.MutationObserver(() => {
+        const live = form.querySelector('.live');
+        const updates = live?.getAttribute('data-updates') ?? null;
+        if (!live || updates === seen) return;
+        seen = updates;
+        const text = (sel: string) => live.querySelector(sel)?.textContent ?? '';
+        samples.push({ atMs: performance.now(), phase: text('.phase'), percent: text('.percent'), rate: text('.rate'), eta: text('.eta') });
+      }).observe(form, { subtree: true, childList: true, attributes: true, characterData: true });
+    });
+    await this.wizard.getByRole('button', { name: 'Start backup' }).click();
+  }
+
+  /** Waits for the outcome; returns the updates the page showed. */
+  async finish(timeoutMs = 120_000): Promise<{ samples: ProgressSample[]; outcome: string; text: string }> {
+    const outcome = this.wizard.locator('[data-outcome]');
+    await outcome.waitFor({ timeout: timeoutMs });
+    const samples = await this.page.evaluate(() => (globalThis as unknown as PageGlobals).progressSamples);
+    return { samples, outcome: (await outcome.getAttribute('data-outcome'))!, text: await outcome.innerText() };
+  }
+}
