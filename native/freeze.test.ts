@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { loopDevice, mkfs, mount, sparseImage } from '../test/helpers/index.js';
-import { freezeFilesystem, isNativeError, thawFilesystem } from './index.js';
+import { freezeFilesystem, isNativeError, syncFilesystem, thawFilesystem } from './index.js';
 
 const MiB = 1024 * 1024;
 const HOLD_MS = 600;
@@ -87,3 +87,20 @@ async function waitFor(condition: () => boolean, timeoutMs: number, explain: () 
     await sleep(10);
   }
 }
+
+describe('syncFilesystem', () => {
+  it("writes a filesystem's dirty data to its device: the loop device's count of written sectors grows by the file", async () => {
+    await using image = await sparseImage(64 * MiB);
+    await using loop = await loopDevice(image.path);
+    await mkfs(loop.path, 'ext4');
+    await using fs = await mount(loop.path);
+    // /sys/block/loopN/stat: field 7 is sectors written.
+    const sectorsWritten = () => Number(readFileSync(`/sys/block/${loop.path.replace('/dev/', '')}/stat`, 'utf8').trim().split(/\s+/)[6]);
+    syncFilesystem(fs.mountpoint);
+    writeFileSync(join(fs.mountpoint, 'dirty.bin'), Buffer.alloc(4 * MiB, 0x77));
+    const before = sectorsWritten();
+    syncFilesystem(fs.mountpoint);
+    expect(sectorsWritten() - before).toBeGreaterThanOrEqual((4 * MiB) / 512);
+    expect(() => syncFilesystem(join(fs.mountpoint, 'missing'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+  });
+});

@@ -14,6 +14,12 @@ export function thawFilesystem(mountpoint: string): void {
   withFd(mountpoint, addon.constants.O_RDONLY, (fd) => addon.fiThaw(fd, mountpoint));
 }
 
+/** syncfs(2): writes everything of the filesystem mounted at `mountpoint` to its device, without freezing it. */
+export function syncFilesystem(mountpoint: string): void {
+  const addon = native();
+  withFd(mountpoint, addon.constants.O_RDONLY, (fd) => addon.syncFs(fd, mountpoint));
+}
+
 /** Runs `work` with the filesystem frozen and thaws it afterwards, also when `work` fails. */
 export async function withFrozenFilesystem<T>(mountpoint: string, work: () => Promise<T> | T): Promise<T> {
   freezeFilesystem(mountpoint);

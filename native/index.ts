@@ -1,7 +1,7 @@
 // Public surface of the native addon: typed, path-based wrappers over Linux block-device and filesystem ioctls.
 export { blockDeviceGeometry, flushBlockDevice, discardRange, type BlockDeviceGeometry } from './block-device.js';
 export { addPartitionNode, deletePartitionNode, resizePartitionNode } from './partition-node.js';
-export { freezeFilesystem, thawFilesystem, withFrozenFilesystem } from './freeze.js';
+export { freezeFilesystem, syncFilesystem, thawFilesystem, withFrozenFilesystem } from './freeze.js';
 export { cloneFile, cloneRange } from './clone.js';
 export { fileExtents, FileExtentFlag, type FileExtent } from './file-extents.js';
 export { attachLoop, loopStatus, detachLoop, partitionNodesOf, type LoopAttachOptions, type LoopStatus } from './loop.js';

@@ -43,6 +43,7 @@ export interface NativeBinding {
   blkpgDelete(fd: number, path: string, partno: number): void;
   blkpgResize(fd: number, path: string, partno: number, startBytes: ByteCount, lengthBytes: ByteCount): void;
   fiFreeze(fd: number, path: string): void;
+  syncFs(fd: number, path: string): void;
   fiThaw(fd: number, path: string): void;
   fiClone(srcFd: number, srcPath: string, destFd: number, destPath: string): void;
   fiCloneRange(srcFd: number, srcPath: string, srcOffset: ByteCount, length: ByteCount, destFd: number, destPath: string, destOffset: ByteCount): void;

@@ -7,7 +7,6 @@ import { basename, join } from 'node:path';
 import { AsyncSeriesBailHook, AsyncSeriesHook } from 'tapable';
 import { guardHook } from '../../core/common/index.js';
 import { ShadowError, type Logger, type ShadowVolume, type ShadowWriter, type ShadowWriterContext, type SnapshotProvider, type VetoResult, type WriterMetadata } from '../../sdk/index.js';
-import { runTool } from '../../sdk/node.js';
 import { flushAndHold, type HoldTimings } from './flush-and-hold.js';
 import { FreezerPool } from './freezer-pool.js';
 import { componentsOutsideSet } from './writer-components.js';
@@ -166,7 +165,7 @@ export class ShadowCoordinator {
       freezers = await FreezerPool.start(mountpoints);
       // The heavy part of each snapshot (a whole clone) before the writers freeze: the hold only catches up.
       phase = 'prepare-commit';
-      await syncAll(mountpoints);
+      await syncAll(freezers);
       await Promise.all(planned.map((p, index) => p.provider.prepareCommit?.(p.volume, record.volumes[index]!.snapshot)));
       phase = 'freeze';
       const freezeStarted = performance.now();
@@ -176,7 +175,7 @@ export class ShadowCoordinator {
       // What the writers' freeze stopped is caught up outside the hold, then everything written so far goes out before
       // it, in parallel, so the FIFREEZEs find little left to flush and the commits little left to copy.
       await Promise.all(planned.map((p, index) => p.provider.settle?.(p.volume, record.volumes[index]!.snapshot)));
-      await syncAll(mountpoints);
+      await syncAll(freezers);
       const timings: HoldTimings = { holdMs: 0 };
       const holdWindowMs = Math.min(this.options.holdWindowMs, Math.max(1, this.freezeDeadline - performance.now()));
       const committed = await flushAndHold(freezers, mountpoints, watchdog, holdWindowMs, async () => {
@@ -238,8 +237,10 @@ function freezableMountpoints(planned: readonly PlannedVolume[]): string[] {
   return [...byFilesystem.values()];
 }
 
-function syncAll(mountpoints: readonly string[]): Promise<unknown> {
-  return Promise.all(mountpoints.map((mountpoint) => runTool('sync', ['--file-system', mountpoint])));
+/** syncfs of every filesystem at once, by their freeze workers (no process to start, right before the freeze). */
+async function syncAll(freezers: FreezerPool): Promise<void> {
+  const [failure] = (await freezers.run('sync')).failed;
+  if (failure !== undefined) throw new ShadowError('IO_ERROR', `Cannot sync '${failure.mountpoint}': ${failure.message}`);
 }
 
 function round(ms: number): number {

@@ -21,7 +21,7 @@ class Freezer {
     worker.on('error', (error) => this.waiting?.({ ok: false, code: 'EIO', message: error.message }));
   }
 
-  request(op: 'freeze' | 'thaw' | 'close' | 'ready'): Promise<Reply> {
+  request(op: 'sync' | 'freeze' | 'thaw' | 'close' | 'ready'): Promise<Reply> {
     return new Promise((resolve) => {
       this.waiting = (reply) => {
         this.waiting = undefined;
@@ -51,8 +51,8 @@ export class FreezerPool implements AsyncDisposable {
     return pool;
   }
 
-  /** Freezes every filesystem at once; resolves with the mountpoints frozen and the failures (code, message) by mountpoint. */
-  async run(op: 'freeze' | 'thaw', only?: readonly string[]): Promise<{ done: string[]; failed: { mountpoint: string; code: string; message: string }[] }> {
+  /** Syncs, freezes or thaws every filesystem at once; resolves with the mountpoints done and the failures (code, message) by mountpoint. */
+  async run(op: 'sync' | 'freeze' | 'thaw', only?: readonly string[]): Promise<{ done: string[]; failed: { mountpoint: string; code: string; message: string }[] }> {
     const targets = this.freezers.filter((f) => only === undefined || only.includes(f.mountpoint));
     const replies = await Promise.all(targets.map((f) => f.request(op)));
     const done: string[] = [];
