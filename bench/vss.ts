@@ -4,7 +4,7 @@
 // done by a shell script with util-linux and coreutils (fsfreeze -f each, cp --reflink each, fsfreeze -u each).
 // With --provider hotcore the volumes are attached through hot processing instead (the engine's switch is the commit),
 // and the shell reference is fsfreeze -f / -u of each alone, the floor of any freeze-based cut.
-// Run: npm run bench:vss [-- --sets 30 --size-mib 256 --provider reflink|hotcore]
+// Run: npm run bench:vss [-- --sets 30 --size-mib 256 --provider reflink|hotcore --pool-dir DIR]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { createHost } from '../core/node/index.js';
 import type { ShadowSetRecord } from '../plugins/vss/index.js';
 
-const { values } = parseArgs({ options: { sets: { type: 'string', default: '30' }, 'size-mib': { type: 'string', default: '256' }, provider: { type: 'string', default: 'reflink' } } });
+const { values } = parseArgs({ options: { sets: { type: 'string', default: '30' }, 'size-mib': { type: 'string', default: '256' }, provider: { type: 'string', default: 'reflink' }, 'pool-dir': { type: 'string' } } });
 const PROVIDER = values.provider;
 if (PROVIDER !== 'reflink' && PROVIDER !== 'hotcore') throw new Error(`--provider must be reflink or hotcore, not ${PROVIDER}`);
 const SETS = Number(values.sets);
@@ -26,7 +26,9 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
 }
 
-const root = mkdtempSync(join(tmpdir(), 'shadowdisk-bench-vss-'));
+// --pool-dir /dev/shm puts the pool's image file in memory: what is left of the hold is then the kernel's freeze and
+// our own work, without this VM's disk under three layers of files and loop devices.
+const root = mkdtempSync(join(values['pool-dir'] ?? tmpdir(), 'shadowdisk-bench-vss-'));
 const cleanups: (() => unknown)[] = [];
 const undo = (fn: () => unknown) => cleanups.push(fn);
 const rows: string[][] = [];
@@ -109,6 +111,6 @@ try {
   rmSync(root, { recursive: true, force: true });
 }
 const header = ['set', 'hold p50 ms', 'hold p99 ms', 'freeze p50 ms', 'freeze p99 ms', 'shell p50 ms', 'shell p99 ms', 'hold/shell p50'];
-console.log(`${SETS} sets each, ${SIZE_MIB} MiB ext4 volumes on an XFS pool (${PROVIDER === 'hotcore' ? 'attached through hot processing, provider hotcore; shell: fsfreeze alone' : 'loop devices, provider reflink; shell: fsfreeze + cp --reflink'}), fio 4k randwrite (fsync every 16) on every volume`);
+console.log(`${SETS} sets each, ${SIZE_MIB} MiB ext4 volumes on an XFS pool in ${values['pool-dir'] ?? tmpdir()} (${PROVIDER === 'hotcore' ? 'attached through hot processing, provider hotcore; shell: fsfreeze alone' : 'loop devices, provider reflink; shell: fsfreeze + cp --reflink'}), fio 4k randwrite (fsync every 16) on every volume`);
 console.log(header.join(' | '));
 for (const row of rows) console.log(row.join(' | '));
