@@ -7,7 +7,10 @@ import { BOOT_ID, processAlive } from './process-liveness.js';
 import type { SchedulerServices } from './services.js';
 import { installUnit, UNIT_NAME } from './systemd-unit.js';
 
-export async function daemonCommand(services: SchedulerServices, run: RunContext): Promise<CommandResult> {
+/** Serves the web UI until the signal aborts (the workbench's `serve`); the daemon carries on without it if it cannot. */
+export type ServeUi = (signal: AbortSignal) => Promise<unknown>;
+
+export async function daemonCommand(services: SchedulerServices, run: RunContext, serveUi?: ServeUi): Promise<CommandResult> {
   const { store, scheduler, clock } = services;
   const startedAt = clock.now();
   const other = store.claimDaemon(process.pid, BOOT_ID, startedAt, processAlive);
@@ -15,7 +18,9 @@ export async function daemonCommand(services: SchedulerServices, run: RunContext
   try {
     const interrupted = scheduler.recoverInterrupted();
     run.log.info(`Scheduler daemon started (pid ${process.pid}); ${interrupted.length} run(s) left in flight by a dead process recorded as interrupted`);
+    const serving = serveUi?.(run.signal).catch((error: Error) => run.log.warn(`The web UI is not served by this daemon: ${error.message}`));
     await scheduler.runUntil(run.signal);
+    await serving;
     return { data: { pid: process.pid, startedAt: new Date(startedAt).toISOString(), stoppedAt: new Date(clock.now()).toISOString(), interruptedAtStart: interrupted.map((r) => r.id) }, text: 'Scheduler daemon stopped' };
   } finally {
     store.releaseDaemon(process.pid);

@@ -34,7 +34,9 @@ export function activate(ctx: PluginContext): void {
     reg('shadowdisk.scheduler.types', () => commands.types()),
     reg('shadowdisk.scheduler.run-now', (args, run) => commands.runNow(args, run)),
     reg('shadowdisk.scheduler.history', (args) => commands.history(args)),
-    reg('shadowdisk.scheduler.daemon', (_args, run) => daemonCommand(open(), run)),
+    reg('shadowdisk.scheduler.daemon', (args, run) => daemonCommand(open(), run, args.options['no-serve'] === true ? undefined : (signal) => ctx.commands.executeCommand(
+      'shadowdisk.workbench.serve', { options: typeof args.options['port'] === 'string' ? { port: args.options['port'] } : {} }, { signal, log: run.log },
+    ))),
     reg('shadowdisk.scheduler.daemon-install', (args) => daemonInstallCommand(args, ctx.stateDir, packageRoot())),
   );
   const task = (fn: (commands: PluginContext['commands'], params: unknown, run: Parameters<TaskRunner>[1]) => Promise<unknown>): TaskRunner => (params, run) => fn(ctx.commands, params, run);

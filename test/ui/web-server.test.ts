@@ -141,3 +141,19 @@ describe('shadowdisk serve', () => {
     expect(existsSync(join(state.path, 'web-ui', 'server.json'))).toBe(false);
   });
 });
+
+describe('shadowdisk daemon', () => {
+  it('serves the web UI too, on its own token, until stopped', async () => {
+    await using daemonState = await tempStateDir();
+    await using daemon = await startBackend(daemonState.path, ['daemon']);
+    expect((await fetch(`${daemon.origin}/`)).status).toBe(401);
+    const opened = await fetch(daemon.url, { redirect: 'manual' });
+    expect(opened.status).toBe(303);
+    const page = await fetch(`${daemon.origin}/`, { headers: { Cookie: opened.headers.get('set-cookie')!.split(';')[0]! } });
+    expect(page.status).toBe(200);
+    expect(JSON.parse((await cli(daemonState.path, ['serve', 'url', '--json'])).stdout)).toMatchObject({ pid: daemon.process.pid, url: daemon.url });
+    await daemon[Symbol.asyncDispose]();
+    expect(daemon.process.exitCode).toBe(0);
+    expect(existsSync(join(daemonState.path, 'web-ui', 'server.json'))).toBe(false);
+  });
+});
