@@ -35,7 +35,7 @@ export function App({ rpc, commands }: { rpc: RpcClient; commands: CommandInfo[]
     rpc, commands, screen, setScreen, selectedDisk, selectDisk, revision,
     toast: (kind, text) => {
       const id = nextToast.current++;
-      setToasts((t) => [...t.slice(-3), { id, kind, text }]);
+      setToasts((t) => [...t.slice(-2), { id, kind, text: kind === 'info' ? text.split('\n').slice(0, 4).join('\n') : text }]);
       setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), kind === 'error' ? 12_000 : 5000);
     },
     run: async (id, argv = [], onEvent?: (event: JobEvent) => void) => {

@@ -1,6 +1,7 @@
 // The workbench plugin: the command palette (`commands`), the plugin list (`plugins`), the web UI server and the demo.
 import type { PluginContext } from '../../sdk/index.js';
 import { demoCommand } from './demo-command.js';
+import { fsUsageCommand } from './fs-usage-command.js';
 import { commandsCommand, pluginsCommand } from './palette-commands.js';
 import { serveCommand, serveUrlCommand } from './serve-command.js';
 
@@ -10,4 +11,5 @@ export function activate(ctx: PluginContext): void {
   ctx.commands.registerCommand('shadowdisk.workbench.demo', (args, run) => demoCommand(ctx, args, run));
   ctx.commands.registerCommand('shadowdisk.workbench.serve', (args, run) => serveCommand(ctx, args, run));
   ctx.commands.registerCommand('shadowdisk.workbench.serve-url', () => serveUrlCommand(ctx));
+  ctx.commands.registerCommand('shadowdisk.workbench.fs-usage', (args) => fsUsageCommand(args));
 }

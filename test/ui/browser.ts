@@ -34,6 +34,8 @@ export async function launchBrowser(): Promise<TestBrowser> {
     },
     async screenshot(page, name) {
       const path = join(SCREENSHOT_DIR, `${name}.png`);
+      // Toasts fade on their own; hidden (not removed: the app owns those nodes) so they do not cover the screen.
+      await page.locator('.toast').evaluateAll((els) => els.forEach((e) => ((e as unknown as { style: { visibility: string } }).style.visibility = 'hidden')));
       await page.screenshot({ path });
       return path;
     },

@@ -145,6 +145,17 @@ describe('web UI in Chromium', () => {
         await using mounted = await mount(partition);
         await run('sh', ['-c', `head -c ${200 * MiB} /dev/urandom > ${join(mounted.mountpoint, 'data')}`]);
       }
+      // The disk map shows the filesystem and its used space as the superblock counts it.
+      const disks = new DisksPage(page);
+      await app.goTo('Disks');
+      await disks.selectDisk(loop.path);
+      const row = disks.details(loop.path).locator('tr[data-partition="1"]');
+      await expect.poll(() => row.locator('td').nth(3).innerText()).toBe('ext4');
+      const header = (await run('dumpe2fs', ['-h', partition])).stdout;
+      const field = (key: string) => Number(header.match(new RegExp(`^${key}:\\s+(\\d+)`, 'm'))![1]);
+      const usedMiB = ((field('Block count') - field('Free blocks')) * field('Block size')) / MiB;
+      expect(await row.locator('td').nth(7).innerText()).toBe(`${usedMiB.toFixed(usedMiB < 100 ? 1 : 0)} MiB`);
+      await browser.screenshot(page, 'disks-filesystem');
       const target = join(scratch.path, 'part1.sdimg');
       await app.goTo('Backup & restore');
       const backup = new BackupPage(page);
