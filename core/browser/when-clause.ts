@@ -12,7 +12,7 @@ function tokenize(clause: string): Token[] {
     else if (m[2] !== undefined) tokens.push({ kind: 'string', value: m[2] });
     else if (m[3]) tokens.push({ kind: 'word', value: m[3] });
   }
-  if (clause.slice(pattern.lastIndex).trim() !== '') throw new Error(`Cannot read the clause '${clause}' at '${clause.slice(pattern.lastIndex)}'`);
+  if (clause.slice(pattern.lastIndex).trim() !== '') throw new Error(`Cannot read the clause '${clause}' at '${clause.slice(pattern.lastIndex).trim()}'`);
   return tokens;
 }
 
