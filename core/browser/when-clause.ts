@@ -7,12 +7,15 @@ function tokenize(clause: string): Token[] {
   const tokens: Token[] = [];
   const pattern = /\s*(?:(&&|\|\||==|!=|!|\(|\))|'([^']*)'|([A-Za-z0-9_.:-]+))/gy;
   let m: RegExpExecArray | null;
-  while (pattern.lastIndex < clause.length && (m = pattern.exec(clause))) {
+  // A failed sticky match resets lastIndex, so the position read so far is kept apart.
+  let at = 0;
+  while (at < clause.length && (m = pattern.exec(clause))) {
+    at = pattern.lastIndex;
     if (m[1]) tokens.push({ kind: 'op', value: m[1] });
     else if (m[2] !== undefined) tokens.push({ kind: 'string', value: m[2] });
     else if (m[3]) tokens.push({ kind: 'word', value: m[3] });
   }
-  if (clause.slice(pattern.lastIndex).trim() !== '') throw new Error(`Cannot read the clause '${clause}' at '${clause.slice(pattern.lastIndex).trim()}'`);
+  if (clause.slice(at).trim() !== '') throw new Error(`Cannot read the clause '${clause}' at '${clause.slice(at).trim()}'`);
   return tokens;
 }
 
