@@ -7,7 +7,8 @@ import { loopDevice, mount, prng, run, tempDir, type TestFsType } from '../helpe
 
 export type FileHashes = Record<string, string>;
 
-async function walk(root: string, dir = root, out: FileHashes = {}): Promise<FileHashes> {
+/** The SHA-256 of every file under `root`, by relative path (lost+found left out). */
+export async function walk(root: string, dir = root, out: FileHashes = {}): Promise<FileHashes> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {

@@ -1,6 +1,6 @@
 // Each filesystem grown or shrunk by its own tool, in the order that keeps it inside its partition: shrink before
 // the partition does, grow after it did. Minimum sizes come from the filesystem (resize2fs -P, ntfsresize --info,
-// btrfs inspect-internal min-dev-size); XFS only grows. Mounted ext4, XFS and btrfs grow online.
+// btrfs inspect-internal min-dev-size, fatresize --info); XFS only grows. Mounted ext4, XFS and btrfs grow online.
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import type { RunContext } from '../../../sdk/index.js';
 import { ShadowError } from '../../../sdk/index.js';
 import { runTool } from '../../../sdk/node.js';
+import { fatMinimumSizeBytes, resizeFat } from './fat-resize.js';
 
-export const RESIZABLE = ['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'ntfs'] as const;
+export const RESIZABLE = ['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'ntfs', 'vfat'] as const;
 const BTRFS_RESIZE_FLOOR_BYTES = 256 * 1024 * 1024;
 const CAP_SYS_RESOURCE = 24;
 
@@ -20,7 +21,7 @@ export function canResizeExtOnline(): boolean {
 }
 
 function refuseType(type: string, what: string): never {
-  throw new ShadowError('UNSUPPORTED', `Cannot ${what} a ${type} filesystem: ${type === 'xfs' ? 'XFS can only grow' : `no tool here resizes ${type}`}; ${type === 'xfs' ? 'back it up, recreate it smaller and restore' : 'resize a partition holding ext2/3/4, XFS (grow), btrfs or NTFS'}`);
+  throw new ShadowError('UNSUPPORTED', `Cannot ${what} a ${type} filesystem: ${type === 'xfs' ? 'XFS can only grow' : `no tool here resizes ${type}`}; ${type === 'xfs' ? 'back it up, recreate it smaller and restore' : 'resize a partition holding ext2/3/4, XFS (grow), btrfs, NTFS or vfat (FAT16/FAT32)'}`);
 }
 
 /** Runs `use` with the device mounted on a private folder (btrfs and XFS resize only through a mountpoint). */
@@ -59,6 +60,8 @@ export async function minimumSizeBytes(device: string, type: string, run: RunCon
         // The kernel refuses to resize a btrfs device below 256 MiB (EINVAL), whatever it holds.
         return Math.max(BTRFS_RESIZE_FLOOR_BYTES, Number(/^(\d+) bytes/.exec(out.trim())?.[1] ?? NaN));
       }, true);
+    case 'vfat':
+      return fatMinimumSizeBytes(device, run);
     default:
       return refuseType(type, 'shrink');
   }
@@ -78,6 +81,9 @@ export async function shrinkFilesystem(device: string, type: string, sizeBytes: 
     case 'btrfs':
       await withMounted(device, 'btrfs', run, (mp) => runTool('btrfs', ['filesystem', 'resize', String(sizeBytes), mp], { signal: run.signal }).then(() => undefined));
       return;
+    case 'vfat':
+      await resizeFat(device, sizeBytes, run);
+      return;
     default:
       refuseType(type, 'shrink');
   }
@@ -90,9 +96,10 @@ export async function growFilesystem(device: string, type: string, mountpoint: s
       if (!mountpoint) await runTool('e2fsck', ['-f', '-p', device], { signal: run.signal, okCodes: [0, 1] });
       await runTool('resize2fs', [device], { signal: run.signal });
       return;
-    case 'ntfs':
-      if (mountpoint) throw new ShadowError('TARGET_BUSY', `${device} (NTFS) is mounted on ${mountpoint}; NTFS grows only unmounted`);
-      await runTool('ntfsresize', ['--force', device], { signal: run.signal });
+    case 'ntfs': case 'vfat':
+      if (mountpoint) throw new ShadowError('TARGET_BUSY', `${device} (${type}) is mounted on ${mountpoint}; ${type} grows only unmounted`);
+      if (type === 'vfat') await resizeFat(device, undefined, run);
+      else await runTool('ntfsresize', ['--force', device], { signal: run.signal });
       return;
     case 'xfs': case 'btrfs': {
       const grow = (mp: string) => runTool(type === 'xfs' ? 'xfs_growfs' : 'btrfs', type === 'xfs' ? [mp] : ['filesystem', 'resize', 'max', mp], { signal: run.signal }).then(() => undefined);

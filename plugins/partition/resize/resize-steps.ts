@@ -9,6 +9,7 @@ import type { Operation } from '../ops/operation.js';
 import { probeFilesystem, withPartitionDevice } from '../part/partition-device.js';
 import type { DiskGeometry, Layout, LayoutPartition } from '../table/layout.js';
 import { canResizeExtOnline, growFilesystem, minimumSizeBytes, RESIZABLE, shrinkFilesystem } from './fs-resize.js';
+import { checkFatResize } from './fat-resize.js';
 
 export interface PlannedResize {
   /** The partition as it is on the disk now. */
@@ -60,19 +61,19 @@ export async function checkResizes(resizes: readonly PlannedResize[], context: D
       if (!(RESIZABLE as readonly string[]).includes(type) || (type === 'xfs' && shrink)) {
         throw new ShadowError('UNSUPPORTED', `Cannot ${shrink ? 'shrink' : 'grow'} the ${type} filesystem of partition ${number}: ${type === 'xfs' ? 'XFS can only grow' : `no tool here resizes ${type}`}. Nothing was written`);
       }
-      if (mountpoint && (shrink || type === 'ntfs')) {
+      if (mountpoint && (shrink || type === 'ntfs' || type === 'vfat')) {
         throw new ShadowError('TARGET_BUSY', `Partition ${number} is mounted on ${mountpoint}; only ext2/3/4, XFS and btrfs grow while mounted. Unmount it first. Nothing was written`);
       }
       if (mountpoint && type.startsWith('ext') && !canResizeExtOnline()) {
         throw new ShadowError('PERMISSION_DENIED', `Partition ${number} (${type}) is mounted on ${mountpoint}, and growing a mounted ${type} needs the CAP_SYS_RESOURCE capability, which this process lacks (a container?). Unmount it and apply again to grow it offline. Nothing was written`);
       }
-      if (shrink) {
-        const minimum = await minimumSizeBytes(device, type, run);
-        const wanted = resize.toSectors * context.geometry.sectorSize;
-        if (wanted < minimum) {
-          throw new ShadowError('SIZE_MISMATCH', `Partition ${number}'s ${type} filesystem needs at least ${formatMiB(minimum)} (${minimum} bytes); ${formatMiB(wanted)} is too small. Nothing was written`, { details: { minimumBytes: minimum } });
-        }
+      const wanted = resize.toSectors * context.geometry.sectorSize;
+      const minimum = shrink ? await minimumSizeBytes(device, type, run) : undefined;
+      if (minimum !== undefined && wanted < minimum) {
+        throw new ShadowError('SIZE_MISMATCH', `Partition ${number}'s ${type} filesystem needs at least ${formatMiB(minimum)} (${minimum} bytes); ${formatMiB(wanted)} is too small. Nothing was written`, { details: { minimumBytes: minimum } });
       }
+      // fatresize rounds sizes and may want to change the FAT type: a trial on a scratch copy of the metadata says.
+      if (type === 'vfat') await checkFatResize(device, wanted, run, minimum);
       types.set(resize, type);
     });
   }
