@@ -95,6 +95,20 @@ export class EngineClient {
     return (await engineRequest(this.socketPath, { cmd: 'status' }, timeoutMs)) as unknown as EngineStatus;
   }
 
+  /**
+   * The diff store and maps made ready outside the cut, so the next snapshot-create only switches (the filesystem is
+   * frozen meanwhile). False from an engine older than this command: its snapshot-create then does it all.
+   */
+  async prepareSnapshot(): Promise<boolean> {
+    try {
+      await engineRequest(this.socketPath, { cmd: 'snapshot-prepare' });
+      return true;
+    } catch (error) {
+      if ((error as ShadowError).details?.['engineCode'] === 'INVALID_ARGUMENT') return false;
+      throw error;
+    }
+  }
+
   async createSnapshot(): Promise<EngineSnapshotStatus> {
     return ((await engineRequest(this.socketPath, { cmd: 'snapshot-create' })) as { snapshot: EngineSnapshotStatus }).snapshot;
   }
@@ -104,6 +118,15 @@ export class EngineClient {
     return (await engineRequest(this.socketPath, { cmd: 'snapshot-create', cbtPath })) as unknown as { snapshot: EngineSnapshotStatus; changedBlocks: ChangedBlockMap };
   }
 
+  /** A store prepared and never cut dropped; a snapshot that exists is left alone. */
+  async dropPrepared(): Promise<void> {
+    if ((await this.status(5000)).snapshot.state !== 'none') return;
+    await this.deleteSnapshot().catch((error: unknown) => {
+      if ((error as ShadowError).code !== 'NOT_FOUND') throw error;
+    });
+  }
+
+  /** Drops the snapshot, or a store prepared for one and never cut (NOT_FOUND when there is neither). */
   async deleteSnapshot(): Promise<void> {
     await engineRequest(this.socketPath, { cmd: 'snapshot-delete' });
   }

@@ -25,7 +25,11 @@ export async function hotBackup(ctx: PluginContext, attachments: Attachments, ar
   const mapFile = `${attachments.changedBlocksFileFor(attachment.origin)}.taken`;
   const [mountpoint] = mountpointsOf(attachment.device);
   const cut = () => client.createSnapshotWithChangedBlocks(mapFile);
-  const { snapshot, changedBlocks } = mountpoint === undefined ? await cut() : await withFrozenFilesystem(mountpoint, cut);
+  await client.prepareSnapshot(); // the diff store made ready before the freeze: the frozen moment only switches
+  const { snapshot, changedBlocks } = await (mountpoint === undefined ? cut() : withFrozenFilesystem(mountpoint, cut)).catch(async (error: unknown) => {
+    await client.dropPrepared().catch(() => undefined);
+    throw error;
+  });
   let snapshotDevice: string | undefined;
   try {
     snapshotDevice = attachLoop(`${attachment.mountDir}/snapshot`, { readOnly: true, directIo: true });

@@ -1,6 +1,6 @@
 // hot attach|detach|status|snapshot through the host, on image files, with a real engine, FUSE and loop devices.
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loopStatus } from '../../native/index.js';
@@ -32,6 +32,33 @@ describe('hot commands', () => {
     } finally {
       await volume[Symbol.asyncDispose]();
     }
+  });
+
+  it('prepares a snapshot\'s diff store before the cut (the cut then only switches to it) and drops a prepared store never cut', async () => {
+    await using hot = await hotHost();
+    await using image = await sparseImage(64 * MiB, { dir: hot.scratch });
+    await using volume = await hotAttach(hot, image.path);
+    const stores = async () => (await readdir(hot.diffDir)).filter((name) => name.endsWith('.diff'));
+    expect(await volume.client.prepareSnapshot()).toBe(true);
+    const [prepared] = await stores();
+    expect(prepared).toBeDefined();
+    // The first growth step is allocated already, and nothing is cut yet.
+    expect((await stat(join(hot.diffDir, prepared!))).blocks * 512).toBeGreaterThanOrEqual(64 * MiB);
+    expect((await volume.client.status()).snapshot.state).toBe('none');
+    await volume.client.dropPrepared();
+    expect(await stores()).toEqual([]);
+    await volume.client.prepareSnapshot();
+    await volume.client.prepareSnapshot(); // twice: still one store
+    const [store] = await stores();
+    expect(await stores()).toEqual([store]);
+    const cut = await volume.client.createSnapshot();
+    expect(cut).toMatchObject({ state: 'active' });
+    expect(await stores()).toEqual([store]);
+    await expect(volume.client.prepareSnapshot()).rejects.toMatchObject({ details: { engineCode: 'SNAPSHOT_EXISTS' }, message: expect.stringMatching(/exists; delete it first/) });
+    await volume.client.dropPrepared(); // leaves an existing snapshot alone
+    expect((await volume.client.status()).snapshot.state).toBe('active');
+    await volume.client.deleteSnapshot();
+    expect(await stores()).toEqual([]);
   });
 
   it('refuses a missing origin, a missing or same-filesystem diff store and a second attach with named codes', async () => {

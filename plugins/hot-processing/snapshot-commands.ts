@@ -17,7 +17,11 @@ export async function createSnapshot(attachments: Attachments, args: CommandArgs
   // Only the first mount of the device needs freezing: every mount of one block device shares one superblock.
   const [mountpoint] = mountpointsOf(attachment.device);
   const cut = (): Promise<EngineSnapshotStatus> => client.createSnapshot();
-  const snapshot = mountpoint === undefined ? await cut() : await withFrozenFilesystem(mountpoint, cut);
+  await client.prepareSnapshot(); // the diff store made ready before the freeze: the frozen moment only switches
+  const snapshot = await (mountpoint === undefined ? cut() : withFrozenFilesystem(mountpoint, cut)).catch(async (error: unknown) => {
+    await client.dropPrepared().catch(() => undefined);
+    throw error;
+  });
   let device: string;
   try {
     device = attachLoop(`${attachment.mountDir}/snapshot`, { readOnly: true, directIo: true });

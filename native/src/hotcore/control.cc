@@ -199,7 +199,17 @@ std::string Handle(Engine& engine, const std::string& request, bool& stop) {
     }
     return reply + "}";
   }
+  if (cmd == "snapshot-prepare") {
+    // Outside the switch lock: a snapshot-create that follows only switches (a shadow set prepares before its hold).
+    std::string error;
+    if (SnapshotPrepare(engine, error) != 0) return Error(error);
+    return "{\"ok\":true,\"prepared\":true}";
+  }
   if (cmd == "snapshot-delete") {
+    if (engine.snapshot.state.load() == static_cast<int>(SnapshotState::kNone) && engine.snapshot.prepared) {
+      SnapshotDelete(engine);  // a prepared store never cut: dropped
+      return "{\"ok\":true}";
+    }
     if (engine.snapshot.state.load() == static_cast<int>(SnapshotState::kNone)) return Error("NOT_FOUND: there is no snapshot to delete");
     std::unique_lock<SwitchLock> cut(engine.switchLock);
     SnapshotDelete(engine);
@@ -219,7 +229,7 @@ std::string Handle(Engine& engine, const std::string& request, bool& stop) {
     stop = true;
     return "{\"ok\":true}";
   }
-  return Error("INVALID_ARGUMENT: unknown command " + Quote(cmd) + "; expected status, snapshot-create, snapshot-delete, cbt-get or shutdown");
+  return Error("INVALID_ARGUMENT: unknown command " + Quote(cmd) + "; expected status, snapshot-prepare, snapshot-create, snapshot-delete, cbt-get or shutdown");
 }
 
 void Serve(Engine& engine, int listener) {

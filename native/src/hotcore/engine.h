@@ -153,6 +153,7 @@ struct Origin {
 // The copy-before-write snapshot: which blocks were preserved and where their old bytes sit in the diff store.
 struct Snapshot {
   std::atomic<int> state{static_cast<int>(SnapshotState::kNone)};
+  bool prepared = false;  // SnapshotPrepare ran and no snapshot was created or deleted since (control thread only)
   uint64_t id = 0;
   uint64_t createdAtMs = 0;
   uint64_t failedAtMs = 0;  // guarded by failureMutex
@@ -220,6 +221,9 @@ int PwriteFull(int fd, const char* buffer, size_t length, uint64_t offset);
 char* AlignedScratch(size_t length, int which);
 
 // snapshot.cc
+// Everything a snapshot needs before its cut (diff store file and first growth step, cleared maps), done outside the
+// switch lock; SnapshotCreate then only switches (it prepares first itself when nothing was prepared).
+int SnapshotPrepare(Engine& engine, std::string& error);
 int SnapshotCreate(Engine& engine, std::string& error);
 void SnapshotDelete(Engine& engine);
 // Before a write to [first, last] lands: copy each block not yet preserved into the diff store. Never fails the write.

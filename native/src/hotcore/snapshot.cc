@@ -102,12 +102,13 @@ static bool GrowStore(Engine& engine, uint64_t slots, std::string& error) {
 }
 
 // Called with switchLock held exclusively: no write is in flight.
-int SnapshotCreate(Engine& engine, std::string& error) {
+int SnapshotPrepare(Engine& engine, std::string& error) {
   Snapshot& s = engine.snapshot;
   if (s.state.load() != static_cast<int>(SnapshotState::kNone)) {
     error = "SNAPSHOT_EXISTS: snapshot " + std::to_string(s.id) + " exists; delete it first";
     return -EEXIST;
   }
+  if (s.prepared) return 0;
   struct statvfs vfs;
   if (statvfs(engine.diffDir.c_str(), &vfs) != 0) {
     error = "DIFF_STORE_UNAVAILABLE: statvfs '" + engine.diffDir + "': " + strerror(errno);
@@ -144,6 +145,15 @@ int SnapshotCreate(Engine& engine, std::string& error) {
     CloseDiff(s);
     return -ENOSPC;
   }
+  s.prepared = true;
+  return 0;
+}
+
+int SnapshotCreate(Engine& engine, std::string& error) {
+  Snapshot& s = engine.snapshot;
+  int rc = SnapshotPrepare(engine, error);
+  if (rc != 0) return rc;
+  s.prepared = false;
   s.createdAtMs = NowMs();
   s.state.store(static_cast<int>(SnapshotState::kActive));
   Log("snapshot %llu active, diff store '%s' (%llu bytes allocated, grows in steps of %llu up to %llu, keeping %llu free)",
@@ -156,6 +166,7 @@ int SnapshotCreate(Engine& engine, std::string& error) {
 // Called with switchLock held exclusively.
 void SnapshotDelete(Engine& engine) {
   Snapshot& s = engine.snapshot;
+  s.prepared = false;
   s.state.store(static_cast<int>(SnapshotState::kNone));
   {
     // Old bytes still on their way to the diff store: let them land before the store goes.

@@ -33,6 +33,11 @@ export function hotcoreProvider(stateDir: string): SnapshotProvider {
       return { origin: attachment.origin, controlPath: attachment.controlPath, snapshotFile: join(attachment.mountDir, 'snapshot'), recoveredPath: join(storageDir, `${setId}-${index}.mountable`) } satisfies HotcoreSnapshot;
     },
 
+    async prepareCommit(_volume, planned) {
+      // The diff store and maps made ready before the writers freeze: the hold only switches.
+      await new EngineClient((planned as HotcoreSnapshot).controlPath).prepareSnapshot();
+    },
+
     async commit(_volume, planned) {
       const snapshot = planned as HotcoreSnapshot;
       const cut = await new EngineClient(snapshot.controlPath).createSnapshot();
@@ -57,6 +62,8 @@ export function hotcoreProvider(stateDir: string): SnapshotProvider {
       const client = new EngineClient(snapshot.controlPath);
       const state = await client.status(5000).then((s) => s.snapshot.state, () => 'unreachable');
       if (state === 'active' || state === 'failed') await client.deleteSnapshot();
+      // A store prepared for a set aborted before its cut.
+      else if (state === 'none' && snapshot.engineSnapshotId === undefined) await client.dropPrepared().catch(() => undefined);
       const attachment = attachments.byOrigin(snapshot.origin);
       if (attachment?.snapshot !== undefined) {
         const { snapshot: _gone, ...rest } = attachment;
