@@ -4,17 +4,21 @@ import { AppContext, type AppApi, type Screen, type Toast } from './app-context.
 import { BackupScreen } from './backup-screen.js';
 import { DisksScreen } from './disks-screen.js';
 import { keyLabel } from './format.js';
+import { ImagesScreen } from './images-screen.js';
 import { JobBar } from './job-bar.js';
 import { CommandPalette } from './palette.js';
 import { PluginsScreen } from './plugins-screen.js';
 import type { CommandInfo, JobEvent, RpcClient } from './rpc-client.js';
 import { SchedulesScreen } from './schedules-screen.js';
 import { SettingsScreen } from './settings-screen.js';
+import { StatusScreen } from './status-screen.js';
 import { ViewsScreen } from './views-screen.js';
 
 const SCREENS: { id: Screen; label: string }[] = [
   { id: 'disks', label: 'Disks' },
   { id: 'backup', label: 'Backup & restore' },
+  { id: 'images', label: 'Images' },
+  { id: 'status', label: 'Hot & shadow copies' },
   { id: 'schedules', label: 'Schedules' },
   { id: 'plugins', label: 'Plugins' },
   { id: 'views', label: 'Views' },
@@ -83,6 +87,8 @@ export function App({ rpc, commands }: { rpc: RpcClient; commands: CommandInfo[]
         <main class="content">
           {screen === 'disks' && <DisksScreen />}
           {screen === 'backup' && <BackupScreen />}
+          {screen === 'images' && <ImagesScreen />}
+          {screen === 'status' && <StatusScreen />}
           {screen === 'schedules' && <SchedulesScreen />}
           {screen === 'plugins' && <PluginsScreen />}
           {screen === 'views' && <ViewsScreen />}

@@ -171,6 +171,19 @@ describe('web UI in Chromium', () => {
       const verified = await cli(state.path, ['image', 'verify', target, '--json'], true);
       expect(verified.code, verified.stdout).toBe(0);
       await browser.screenshot(page, 'backup');
+
+      // The image's chain, and its files through the read-only browser.
+      await app.goTo('Images');
+      const folder = page.getByRole('form', { name: 'Image folder' });
+      await folder.locator('input[name=dir]').fill(scratch.path);
+      await folder.getByRole('button', { name: 'List images' }).click();
+      await page.getByRole('list', { name: 'Image chains' }).getByRole('button', { name: 'part1.sdimg' }).click();
+      const files = page.getByRole('table', { name: 'Files' });
+      await files.waitFor({ timeout: 60_000 });
+      const names = await files.locator('tbody tr td:first-child').allInnerTexts();
+      expect(names.sort()).toEqual(['data', 'lost+found/']);
+      expect(await files.locator('tbody tr', { hasText: /^data/ }).locator('td').nth(2).innerText()).toBe('200 MiB');
+      await browser.screenshot(page, 'images');
     } finally {
       await run('partx', ['--delete', loop.path], { allowFailure: true });
     }
@@ -212,7 +225,7 @@ describe('web UI in Chromium', () => {
   });
 
   it('writes screenshots of the remaining screens and logs no console errors during the suite', async () => {
-    for (const [screen, name] of [['Plugins', 'plugins'], ['Settings', 'settings']] as const) {
+    for (const [screen, name] of [['Plugins', 'plugins'], ['Settings', 'settings'], ['Hot & shadow copies', 'status']] as const) {
       await app.goTo(screen);
       await app.settle();
       await browser.screenshot(page, name);
