@@ -1,26 +1,13 @@
 // The browser's side of the backend API: JSON-RPC 2.0 over the token-guarded WebSocket (the cookie rides along).
-export interface ProgressEvent {
-  phase: string;
-  done: number;
-  total: number;
-  bytesPerSec: number;
-  etaSec: number | null;
-}
+// Types only from the backend (nothing of it is bundled): the job model's events and the command registry's entries.
+import type { CommandInfo as RegisteredCommand } from '../../sdk/plugin-context.js';
+import type { JobEvent } from '../common/job.js';
 
-export type JobEvent =
-  | ({ type: 'progress'; jobId: string } & ProgressEvent)
-  | { type: 'log'; jobId: string; level: 'info' | 'warn' | 'error'; message: string }
-  | { type: 'finished'; jobId: string; status: 'succeeded' | 'failed' | 'cancelled'; elapsedSec: number; error?: { code: string; message: string } };
+export type { ProgressEvent } from '../../sdk/job.js';
+export type { JobEvent };
 
-export interface CommandInfo {
-  id: string;
-  title: string;
-  category?: string;
-  description?: string;
-  enablement?: string;
-  cli?: string;
-  usage?: string;
-  pluginId: string;
+/** A command as commands.list answers: the registry's entry and its keybinding. */
+export interface CommandInfo extends RegisteredCommand {
   keybinding: string | null;
 }
 

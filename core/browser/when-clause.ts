@@ -47,24 +47,18 @@ export function evaluateWhen(clause: string | undefined, context: WhenContext): 
     }
     return left;
   };
-  const and = (): unknown => {
-    let left = primary();
-    while (peek()?.value === '&&') {
+  // `a && b && c` and `a || b`: a left-to-right chain of one operator over the next tighter level.
+  const chain = (op: string, next: () => unknown, combine: (a: boolean, b: boolean) => boolean) => (): unknown => {
+    let left = next();
+    while (peek()?.value === op) {
       i++;
-      const right = primary();
-      left = Boolean(left) && Boolean(right);
+      const right = next();
+      left = combine(Boolean(left), Boolean(right));
     }
     return left;
   };
-  const or = (): unknown => {
-    let left = and();
-    while (peek()?.value === '||') {
-      i++;
-      const right = and();
-      left = Boolean(left) || Boolean(right);
-    }
-    return left;
-  };
+  const and = chain('&&', primary, (a, b) => a && b);
+  const or = chain('||', and, (a, b) => a || b);
   const result = or();
   if (i !== tokens.length) throw new Error(`Unexpected '${tokens[i]!.value}' in '${clause}'`);
   return Boolean(result);
