@@ -14,6 +14,7 @@
         "src/blkpg.cc",
         "src/freeze.cc",
         "src/clone.cc",
+        "src/reflink_catchup.cc",
         "src/fiemap.cc",
         "src/loop.cc",
         "src/direct_io.cc",

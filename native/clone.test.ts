@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loopDevice, mkfs, mount, run, sparseImage, tempDir } from '../test/helpers/index.js';
-import { cloneFile, cloneRange, fileExtents, FileExtentFlag, isNativeError, type FileExtent } from './index.js';
+import { cloneFile, cloneRange, fileExtents, FileExtentFlag, isNativeError, reflinkCatchUp, type FileExtent } from './index.js';
 
 const MiB = 1024 * 1024;
 
@@ -91,5 +91,42 @@ describe('cloneRange', () => {
     const [first] = fileExtents(dest);
     expect(first).toMatchObject({ logicalBytes: 0n, physicalBytes: holder.physicalBytes + (at - holder.logicalBytes) });
     expect(first!.flags & FileExtentFlag.Shared).toBe(FileExtentFlag.Shared);
+  });
+});
+
+describe('reflinkCatchUp', () => {
+  it('re-clones exactly the ranges written since the clone, off the main thread, and returns the map for the next pass', async () => {
+    await using xfs = await xfsWithReflink();
+    const src = join(xfs.mountpoint, 'image.bin');
+    const dest = join(xfs.mountpoint, 'clone.bin');
+    writeFileSync(src, randomBytes(16 * MiB), { flush: true });
+    cloneFile(src, dest);
+    // Unflushed writes: the catch-up's FIEMAP syncs the source first. Two 4 KiB blocks and one 64 KiB run.
+    const fd = openSync(src, 'r+');
+    for (const [offset, length] of [[MiB, 4096], [5 * MiB, 4096], [9 * MiB, 65536]] as const) writeSync(fd, randomBytes(length), 0, length, offset);
+    closeSync(fd);
+    expect(readFileSync(dest).equals(readFileSync(src))).toBe(false);
+
+    const first = await reflinkCatchUp(src, dest, undefined, true);
+    expect(first).toMatchObject({ ranges: 3, bytes: 4096 + 4096 + 65536 });
+    expect(readFileSync(dest).equals(readFileSync(src))).toBe(true);
+    expect(first.cloneMap!.length % 4).toBe(0);
+    expect(first.cloneMap!.length / 4).toBe(fileExtents(dest).length);
+
+    // With the map from the last pass, an unchanged source needs nothing; a new write is found again.
+    expect(await reflinkCatchUp(src, dest, first.cloneMap, true)).toMatchObject({ ranges: 0, bytes: 0 });
+    writeFileSync(src, Buffer.alloc(4096, 0x42), { flag: 'r+' });
+    const again = await reflinkCatchUp(src, dest, first.cloneMap);
+    expect(again).toMatchObject({ ranges: 1, bytes: 4096 });
+    expect(again.cloneMap).toBeUndefined();
+    expect(readFileSync(dest).subarray(0, 4096).every((b) => b === 0x42)).toBe(true);
+  });
+
+  it('rejects a missing source with ENOENT naming it, and a map that is not quadruples', async () => {
+    await using xfs = await xfsWithReflink();
+    const missing = join(xfs.mountpoint, 'missing.bin');
+    await expect(reflinkCatchUp(missing, join(xfs.mountpoint, 'clone.bin'))).rejects.toMatchObject({ code: 'ENOENT', syscall: 'open', path: missing });
+    writeFileSync(join(xfs.mountpoint, 'a.bin'), 'a');
+    expect(() => reflinkCatchUp(join(xfs.mountpoint, 'a.bin'), join(xfs.mountpoint, 'a.bin'), new Float64Array(3))).toThrow(/quadruples/);
   });
 });

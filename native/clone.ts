@@ -39,3 +39,20 @@ export function cloneRange(srcPath: string, srcOffset: bigint, length: bigint, d
     withFd(destPath, O_WRONLY | O_CREAT, (destFd) =>
       addon.fiCloneRange(srcFd, srcPath, srcOffset, length, destFd, destPath, destOffset), 0o644));
 }
+
+export interface CatchUp {
+  /** Ranges re-cloned and their bytes. */
+  ranges: number;
+  bytes: number;
+  /** The clone's extent map afterwards (when asked for), to pass to the next catch-up. */
+  cloneMap?: Float64Array;
+}
+
+/**
+ * Brings the reflink clone `clonePath` up to `sourcePath`'s present off the JavaScript thread: the ranges whose extents
+ * differ between the source (synced first) and the clone's map (`cloneMap` from an earlier catch-up, or read now) are
+ * re-cloned. Several run in parallel (libuv's thread pool). `remap` returns the clone's new map for the next call.
+ */
+export function reflinkCatchUp(sourcePath: string, clonePath: string, cloneMap?: Float64Array, remap = false): Promise<CatchUp> {
+  return native().reflinkCatchUp(sourcePath, clonePath, cloneMap ?? null, remap);
+}

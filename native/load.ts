@@ -47,6 +47,7 @@ export interface NativeBinding {
   fiThaw(fd: number, path: string): void;
   fiClone(srcFd: number, srcPath: string, destFd: number, destPath: string): void;
   fiCloneRange(srcFd: number, srcPath: string, srcOffset: ByteCount, length: ByteCount, destFd: number, destPath: string, destOffset: ByteCount): void;
+  reflinkCatchUp(sourcePath: string, clonePath: string, cloneMap: Float64Array | null, remap: boolean): Promise<{ ranges: number; bytes: number; cloneMap?: Float64Array }>;
   fiemap(fd: number, path: string, startBytes: ByteCount, flags: number, maxExtents: number): RawExtent[];
   loopCtlGetFree(controlFd: number, path: string): number;
   loopConfigure(

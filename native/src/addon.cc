@@ -10,6 +10,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   shadowdisk::InitBlkpg(env, exports);
   shadowdisk::InitFreeze(env, exports);
   shadowdisk::InitClone(env, exports);
+  shadowdisk::InitReflinkCatchUp(env, exports);
   shadowdisk::InitFiemap(env, exports);
   shadowdisk::InitLoop(env, exports);
   shadowdisk::InitDirectIo(env, exports);

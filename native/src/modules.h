@@ -10,6 +10,7 @@ void InitBlockDevice(Napi::Env env, Napi::Object exports);
 void InitBlkpg(Napi::Env env, Napi::Object exports);
 void InitFreeze(Napi::Env env, Napi::Object exports);
 void InitClone(Napi::Env env, Napi::Object exports);
+void InitReflinkCatchUp(Napi::Env env, Napi::Object exports);
 void InitFiemap(Napi::Env env, Napi::Object exports);
 void InitLoop(Napi::Env env, Napi::Object exports);
 void InitDirectIo(Napi::Env env, Napi::Object exports);

@@ -1,19 +1,19 @@
 // The `reflink` provider: a volume that is a loop device on an image file on XFS or btrfs is cut by FICLONE of that
-// file (extents shared until either side is written): the whole clone before the hold, then in the hold only the
-// ranges written since (by their extent maps, FICLONERANGE). The clone is exposed as a read-only loop device.
+// file (extents shared until either side is written): the whole clone before the hold, caught up again after the
+// writers froze, then in the hold only the ranges written since (by their extent maps, FICLONERANGE, every volume of
+// the set at once). The clone is exposed as a read-only loop device.
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { cloneFile, cloneRange, fileExtents, type FileExtent } from '../../../native/index.js';
+import { cloneFile, reflinkCatchUp, type CatchUp } from '../../../native/index.js';
 import type { ExposedSnapshot, ProviderSnapshotRecord, ShadowVolume, SnapshotProvider } from '../../../sdk/index.js';
 import { mountHolding } from '../volumes.js';
 import { mountableXfsCopy } from '../xfs-mountable.js';
-import { changedRanges, type ByteRange } from './extent-delta.js';
 import { attachReadOnly, loopGeometry, releaseLoop, type LoopGeometry } from './loop-exposure.js';
 
 const REFLINK_FILESYSTEMS = ['xfs', 'btrfs'];
 
-/** The extent map of each clone as prepareCommit made it (nothing writes a clone before the hold), to skip one FIEMAP in it. */
-const cloneMaps = new Map<string, FileExtent[]>();
+/** Each clone's extent map as its last catch-up left it (only catch-ups write a clone before the hold): one FIEMAP less. */
+const cloneMaps = new Map<string, Float64Array>();
 
 interface ReflinkSnapshot extends ProviderSnapshotRecord {
   backingFile: string;
@@ -23,20 +23,22 @@ interface ReflinkSnapshot extends ProviderSnapshotRecord {
 }
 
 /**
- * Brings the clone up to the image file's present: re-clones the ranges whose extents differ (undefined when the clone
- * was missing or of another size and was made again whole).
+ * Brings the clone up to the image file's present, off the JavaScript thread (a set's clones catch up in parallel):
+ * the ranges whose extents differ are re-cloned. Undefined when the clone was missing or of another size and was made
+ * again whole. `remap` keeps the clone's new map for the next catch-up.
  */
-function catchUp(snapshot: ReflinkSnapshot): ByteRange[] | undefined {
-  const sizeBytes = BigInt(statSync(snapshot.backingFile).size);
-  if (!existsSync(snapshot.clonePath) || BigInt(statSync(snapshot.clonePath).size) !== sizeBytes) {
-    cloneFile(snapshot.backingFile, snapshot.clonePath);
+async function catchUp(snapshot: ReflinkSnapshot, remap: boolean): Promise<CatchUp | undefined> {
+  const { backingFile, clonePath } = snapshot;
+  if (!existsSync(clonePath) || statSync(clonePath).size !== statSync(backingFile).size) {
+    cloneFile(backingFile, clonePath);
+    cloneMaps.delete(clonePath);
     return undefined;
   }
-  // FIEMAP_FLAG_SYNC writes back the image file's dirty pages (the loop device's writes) before mapping.
-  const cloneMap = cloneMaps.get(snapshot.clonePath) ?? fileExtents(snapshot.clonePath);
-  const ranges = changedRanges(fileExtents(snapshot.backingFile), cloneMap, sizeBytes);
-  for (const range of ranges) cloneRange(snapshot.backingFile, range.offsetBytes, range.lengthBytes, snapshot.clonePath, range.offsetBytes);
-  return ranges;
+  // The image file is synced first (FIEMAP_FLAG_SYNC): the loop device's writes get their blocks before mapping.
+  const result = await reflinkCatchUp(backingFile, clonePath, cloneMaps.get(clonePath), remap);
+  if (result.cloneMap !== undefined) cloneMaps.set(clonePath, result.cloneMap);
+  else cloneMaps.delete(clonePath);
+  return result;
 }
 
 export const reflinkProvider: SnapshotProvider = {
@@ -65,26 +67,24 @@ export const reflinkProvider: SnapshotProvider = {
   },
 
   async prepareCommit(_volume, planned) {
-    // The whole clone is made here, outside the hold (its cost grows with the file's extent count); the hold then
-    // only re-clones what was written since, found by comparing the two extent maps.
+    // The whole clone is made here, outside the hold (its cost grows with the file's extent count), and caught up
+    // with what was written while it was made; the hold then only re-clones what was written since.
     const snapshot = planned as ReflinkSnapshot;
     cloneFile(snapshot.backingFile, snapshot.clonePath);
-    cloneMaps.set(snapshot.clonePath, fileExtents(snapshot.clonePath));
+    cloneMaps.delete(snapshot.clonePath);
+    await catchUp(snapshot, true);
   },
 
   async settle(_volume, planned) {
-    // A first catch-up outside the hold: what was written between the whole clone and the writers' freeze is re-cloned
-    // now, so the hold's pass only meets the last moments' writes.
-    const snapshot = planned as ReflinkSnapshot;
-    if (catchUp(snapshot) !== undefined) cloneMaps.set(snapshot.clonePath, fileExtents(snapshot.clonePath));
+    // Again after the writers froze, still outside the hold, so the hold's pass only meets the last moments' writes.
+    await catchUp(planned as ReflinkSnapshot, true);
   },
 
   async commit(_volume, planned) {
     const snapshot = planned as ReflinkSnapshot;
-    const ranges = catchUp(snapshot);
-    cloneMaps.delete(snapshot.clonePath);
-    if (ranges === undefined) return snapshot;
-    return { ...snapshot, reclonedRanges: ranges.length, reclonedBytes: String(ranges.reduce((sum, r) => sum + r.lengthBytes, 0n)) };
+    const result = await catchUp(snapshot, false);
+    if (result === undefined) return snapshot;
+    return { ...snapshot, reclonedRanges: result.ranges, reclonedBytes: String(result.bytes) };
   },
 
   async expose(planned, volume) {
