@@ -19,7 +19,13 @@ export function JobBar() {
   if (entries.length === 0) return <footer class="jobbar idle">No jobs running</footer>;
   return (
     <footer class="jobbar">
-      {entries.map(([id, job]) => <div key={id} class="job"><span class="job-title">{job.title}</span><ProgressLine progress={job.progress!} /></div>)}
+      {entries.map(([id, job]) => (
+        <div key={id} class="job">
+          <span class="job-title">{job.title}</span>
+          <ProgressLine progress={job.progress!} />
+          <button class="small" onClick={() => rpc.call('jobs.cancel', { jobId: id }).catch(() => undefined)}>Cancel</button>
+        </div>
+      ))}
     </footer>
   );
 }

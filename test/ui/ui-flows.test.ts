@@ -1,7 +1,7 @@
 // The web UI in Debian's Chromium against a real `shadowdisk serve` and real loop devices: the token, the palette from the
 // keyboard, a GPT queued, previewed, undone and applied (judged by sfdisk), a backup with live progress (judged by
 // image verify), an installed plugin's command and view, a schedule made in the UI; no console errors; screenshots.
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -133,7 +133,7 @@ describe('web UI in Chromium', () => {
     await run('partx', ['--delete', loop.path], { allowFailure: true });
   });
 
-  it('backs a partition up from the wizard with progress and ETA updated at least once a second, and the image passes image verify', async () => {
+  it('backs a partition up from the wizard with progress and ETA updated at least once a second (a first run cancelled from the job bar leaves no image), and the image passes image verify', async () => {
     await using image = await sparseImage(320 * MiB);
     await using loop = await loopDevice(image.path);
     await run('sfdisk', ['-q', loop.path], { input: 'label: gpt\n,280MiB\n' });
@@ -159,13 +159,23 @@ describe('web UI in Chromium', () => {
       const target = join(scratch.path, 'part1.sdimg');
       await app.goTo('Backup & restore');
       const backup = new BackupPage(page);
+
+      // A backup cancelled from the job bar stops, says so, and leaves no image.
+      const cancelled = join(scratch.path, 'cancelled.sdimg');
+      await backup.start(partition, cancelled);
+      const job = page.locator('.jobbar .job', { hasText: 'Back up' });
+      await job.getByRole('button', { name: 'Cancel' }).click();
+      const stopped = await backup.finish();
+      expect(stopped.outcome).toBe('failed');
+      expect(stopped.text).toMatch(/cancel/i);
+      expect(existsSync(cancelled)).toBe(false);
       await backup.start(partition, target);
       const { samples, outcome, text } = await backup.finish();
       expect(outcome, text).toBe('succeeded');
       const running = samples.filter((s) => s.phase !== 'starting');
       expect(running.length).toBeGreaterThanOrEqual(3);
       const gaps = running.slice(1).map((s, i) => s.atMs - running[i]!.atMs);
-      expect(Math.max(...gaps)).toBeLessThanOrEqual(1200);
+      expect(Math.max(...gaps), `gaps between updates (ms): ${gaps.map(Math.round).join(' ')}`).toBeLessThanOrEqual(1200);
       expect(running.some((s) => /^ETA \d+:\d\d$/.test(s.eta))).toBe(true);
       expect(running.some((s) => /\/s$/.test(s.rate))).toBe(true);
       const verified = await cli(state.path, ['image', 'verify', target, '--json'], true);
