@@ -50,14 +50,24 @@ function mbrToGpt(layout: Layout, op: ConvertTableOp, geometry: DiskGeometry): L
   return freezeLayout({ ...empty, partitions });
 }
 
+function mbrType(p: LayoutPartition): number {
+  const alias = Object.keys(GPT_TO_MBR).find((a) => GPT_TYPES[a]!.guid === p.gpt!.typeGuid);
+  if (!alias) throw new ShadowError('UNSUPPORTED', `Partition ${p.number} has GPT type ${p.gpt!.typeGuid}, which has no MBR id here; set its type to linux, swap, lvm, raid, esp or msdata first. Nothing was written`);
+  return GPT_TO_MBR[alias]! | ((p.gpt!.attributes & MS_HIDDEN) !== 0n && alias === 'msdata' ? 0x10 : 0);
+}
+
+/** Partition `p`'s type as a `table` names it (a GUID or an MBR id like '0x83'): for a copy onto a disk with that table. */
+export function typeForTable(p: LayoutPartition, table: 'mbr' | 'gpt'): string {
+  if (p.gpt) return table === 'gpt' ? p.gpt.typeGuid : hex(mbrType(p));
+  if (table === 'mbr') return hex(p.mbr!.type);
+  const alias = MBR_TO_GPT[p.mbr!.type];
+  if (!alias) throw new ShadowError('UNSUPPORTED', `Partition ${p.number} has MBR type ${hex(p.mbr!.type)}, which has no GPT type here; set its type to one that has (linux, swap, lvm, raid, esp, msdata) first. Nothing was written`);
+  return GPT_TYPES[alias]!.guid;
+}
+
 function gptToMbr(layout: Layout, op: ConvertTableOp, geometry: DiskGeometry): Layout {
   const empty = emptyLayout('mbr', geometry, op.diskId);
   const sorted = [...layout.partitions].sort((a, b) => a.startLba - b.startLba);
-  const mbrType = (p: LayoutPartition) => {
-    const alias = Object.keys(GPT_TO_MBR).find((a) => GPT_TYPES[a]!.guid === p.gpt!.typeGuid);
-    if (!alias) throw new ShadowError('UNSUPPORTED', `Partition ${p.number} has GPT type ${p.gpt!.typeGuid}, which has no MBR id here; set its type to linux, swap, lvm, raid, esp or msdata first. Nothing was written`);
-    return GPT_TO_MBR[alias]! | ((p.gpt!.attributes & MS_HIDDEN) !== 0n && alias === 'msdata' ? 0x10 : 0);
-  };
   for (const p of sorted) {
     if (endLba(p) > MBR_MAX) throw new ShadowError('SIZE_MISMATCH', `Partition ${p.number} ends at sector ${endLba(p)}; MBR addresses sectors up to ${MBR_MAX} only. Nothing was written`);
     if (p.gpt!.name && !op.dropNames) throw new ShadowError('UNSUPPORTED', `Partition ${p.number} is named '${p.gpt!.name}' and MBR has no names; rename it to '' or convert with --drop-names. Nothing was written`);

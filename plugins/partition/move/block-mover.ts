@@ -31,6 +31,8 @@ export interface MoveProgress extends MoveSpec {
 
 export interface MoveContext {
   io: DiskIo;
+  /** Where the source is read when it is on another disk (a copy with `srcDisk`); `io` otherwise. */
+  srcIo?: DiskIo;
   /** Where a step's source is saved when its destination overlaps it (in the state directory, off the disk). */
   saveFile: string;
   /** Durably records the progress (the journal). */
@@ -55,7 +57,7 @@ export async function runMove(start: MoveProgress, ctx: MoveContext): Promise<Mo
     const chunk = moveChunk(progress, progress.current.index);
     const data = buffer.subarray(0, chunk.lengthBytes);
     if (progress.current.saved) readSaveFile(ctx.saveFile, data);
-    else await ctx.io.read(data, chunk.srcBytes);
+    else await (ctx.srcIo ?? ctx.io).read(data, chunk.srcBytes);
     if (sha256(data) !== progress.current.srcSha256) {
       throw new ShadowError('IMAGE_CORRUPT', `Cannot resume the move of partition ${progress.partition}: the ${progress.current.saved ? `copy saved in ${ctx.saveFile}` : `source of step ${chunk.index + 1}`} no longer matches its journal checksum. Nothing more was written`);
     }
@@ -64,7 +66,7 @@ export async function runMove(start: MoveProgress, ctx: MoveContext): Promise<Mo
 
   // Step k+1's source is read (and hashed) while step k is written: no step writes another's unread source.
   const buffers = [buffer, progress.doneChunks + 1 < count ? takeBuffer(progress.stepBytes) : buffer];
-  const readStep = (index: number) => readAndHash(ctx.io, buffers[index % 2]!, moveChunk(progress, index));
+  const readStep = (index: number) => readAndHash(ctx.srcIo ?? ctx.io, buffers[index % 2]!, moveChunk(progress, index));
   let next = progress.doneChunks < count ? readStep(progress.doneChunks) : undefined;
   try {
     for (let index = progress.doneChunks; index < count; index++) {

@@ -31,7 +31,7 @@ export async function finishInterruptedMoves(services: PartServices, start: Appl
   const left = moves.filter((m) => !m.finished);
   // The moved partitions' old and new places, and everything the target table has, must be free to write.
   const info = await describePath(disk);
-  refuseBusy(info, [...target.partitions, ...moves.map((m) => ({ number: m.partition, startLba: m.srcBytes / m.sectorSize, sizeSectors: m.lengthBytes / m.sectorSize }))]);
+  refuseBusy(info, [...target.partitions, ...moves.filter((m) => !m.srcDisk).map((m) => ({ number: m.partition, startLba: m.srcBytes / m.sectorSize, sizeSectors: m.lengthBytes / m.sectorSize }))]);
   const what = `finish moving ${left.map((m) => `partition ${m.partition} (${m.doneChunks} of ${Math.ceil(m.lengthBytes / m.stepBytes)} steps done)`).join(', ') || 'nothing (all moves are done)'}, then write the new table`;
   if (dryRun) return { data: { disk, dryRun: true, action: 'rolled-forward', state: start.state, moves: left.map((m) => ({ partition: m.partition, doneChunks: m.doneChunks })) }, text: `Dry run: would ${what} on ${disk}` };
   if (args.options['yes'] !== true && !(await run.confirm?.(`An apply on ${disk} was interrupted while moving data. ${what[0]!.toUpperCase()}${what.slice(1)}?`))) {

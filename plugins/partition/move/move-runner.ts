@@ -1,6 +1,6 @@
 // Moves inside an apply: run under the apply journal (state 'moving', one record per step), then the target table
 // is written from bytes saved before the first move, so an interrupted apply can always be finished the same way.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunContext } from '../../../sdk/index.js';
 import { stateFileFor } from '../../../sdk/node.js';
@@ -49,8 +49,9 @@ export async function runJournaledMoves(journals: JournalStore, start: ApplyJour
     await using io = await openDiskIo(journal.disk, isBlockDevice);
     for (const [index, move] of (journal.moves ?? []).entries()) {
       if (move.finished) continue;
+      await using srcIo = move.srcDisk === undefined ? undefined : await openDiskIo(move.srcDisk, statSync(move.srcDisk).isBlockDevice());
       journal.moves![index] = await runMove(move, {
-        io, saveFile, run,
+        io, saveFile, run, ...(srcIo ? { srcIo } : {}),
         persist: (progress) => {
           journal.moves![index] = progress;
           journals.save(journal);

@@ -4,6 +4,8 @@
 // the journal before writing, because a cut in the middle of that write destroys the only other copy.
 
 export interface MoveSpec {
+  /** The disk a copy reads from, when it is another disk than the one written (its bytes never overlap the destination). */
+  readonly srcDisk?: string;
   readonly srcBytes: number;
   readonly dstBytes: number;
   readonly lengthBytes: number;
@@ -42,9 +44,9 @@ export function chunkCount(spec: MoveSpec): number {
 export function moveChunk(spec: MoveSpec, index: number): MoveChunk {
   const count = chunkCount(spec);
   if (!Number.isInteger(index) || index < 0 || index >= count) throw new RangeError(`Step ${index} is outside 0–${count - 1}`);
-  const forward = spec.dstBytes <= spec.srcBytes;
+  const forward = spec.srcDisk !== undefined || spec.dstBytes <= spec.srcBytes;
   const from = forward ? index * spec.stepBytes : Math.max(0, spec.lengthBytes - (index + 1) * spec.stepBytes);
   const to = forward ? Math.min(spec.lengthBytes, from + spec.stepBytes) : spec.lengthBytes - index * spec.stepBytes;
   const lengthBytes = to - from;
-  return { index, srcBytes: spec.srcBytes + from, dstBytes: spec.dstBytes + from, lengthBytes, saveFirst: Math.abs(spec.dstBytes - spec.srcBytes) < lengthBytes };
+  return { index, srcBytes: spec.srcBytes + from, dstBytes: spec.dstBytes + from, lengthBytes, saveFirst: spec.srcDisk === undefined && Math.abs(spec.dstBytes - spec.srcBytes) < lengthBytes };
 }

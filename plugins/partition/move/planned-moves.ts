@@ -19,6 +19,18 @@ export function plannedMoves(base: Layout | null, operations: readonly Operation
     layout = foldOperation(layout, operation, geometry, options);
     if (operation.op === 'create-table') carried.clear();
     if (operation.op !== 'move' && operation.op !== 'copy') continue;
+    if (operation.op === 'copy' && operation.from) {
+      // From another disk: read there, so nothing on this disk is carried or overlapped.
+      const { disk, startLba, sizeSectors } = operation.from;
+      const lengthBytes = sizeSectors * ss;
+      carried.add(`${operation.startLba}+${sizeSectors}`);
+      out.push({
+        partition: layout.partitions.find((p) => p.startLba === operation.startLba)!.number, newStartLba: operation.startLba, sectorSize: ss,
+        srcDisk: disk, srcBytes: startLba * ss, dstBytes: operation.startLba * ss, lengthBytes, copy: true,
+        stepBytes: chooseStepBytes(0, lengthBytes, lengthBytes, Math.max(4096, ss)), doneChunks: 0, finished: false,
+      });
+      continue;
+    }
     const from = before!.partitions.find((p) => p.number === operation.number)!;
     if (!carried.has(`${from.startLba}+${from.sizeSectors}`)) {
       throw new ShadowError('INVALID_ARGUMENT', `Partition ${operation.number} is created in this plan, so it has no data to ${operation.op}; create it at sector ${operation.startLba} instead`);

@@ -164,14 +164,21 @@ function editPartition(layout: Layout, op: Exclude<Operation, { op: 'create-tabl
 
 /** A new partition of the same size and type as partition `number`, at `startLba` (logical when inside the extended partition). */
 function copyPartition(layout: Layout, op: Extract<Operation, { op: 'copy' }>, options: FoldOptions): Layout {
+  const extended = extendedOf(layout);
+  const role: 'logical' | 'primary' | undefined = layout.table === 'gpt' ? undefined : extended && extended.startLba < op.startLba && op.startLba <= endLba(extended) ? 'logical' : 'primary';
+  const place = { op: 'create', startLba: op.startLba, ...(role ? { role } : {}), ...(layout.table === 'gpt' && op.uuid ? { uuid: op.uuid } : {}) } as const;
+  if (op.from) {
+    if (op.from.sectorSize !== layout.geometry.sectorSize) {
+      throw new ShadowError('UNSUPPORTED', `${op.from.disk} has ${op.from.sectorSize}-byte sectors and this disk ${layout.geometry.sectorSize}-byte ones; a filesystem copied between them may not read right. Copy it with 'image backup' and 'image restore' instead`);
+    }
+    return createPartition(layout, { ...place, sizeSectors: op.from.sizeSectors, type: op.from.type, ...(op.from.name !== undefined ? { name: op.from.name } : {}) }, options);
+  }
   const source = partitionOf(layout, op.number);
   if (source.mbr?.role === 'extended') throw new ShadowError('UNSUPPORTED', `Partition ${op.number} is an extended partition; copy its logical partitions one by one`);
-  const extended = extendedOf(layout);
-  const role = layout.table === 'gpt' ? undefined : extended && extended.startLba < op.startLba && op.startLba <= endLba(extended) ? 'logical' : 'primary';
   return createPartition(layout, {
-    op: 'create', startLba: op.startLba, sizeSectors: source.sizeSectors, ...(role ? { role } : {}),
+    ...place, sizeSectors: source.sizeSectors,
     type: source.gpt ? source.gpt.typeGuid : `0x${source.mbr!.type.toString(16)}`,
-    ...(source.gpt ? { name: source.gpt.name, ...(op.uuid ? { uuid: op.uuid } : {}) } : {}),
+    ...(source.gpt ? { name: source.gpt.name } : {}),
   }, options);
 }
 

@@ -5,6 +5,19 @@ import type { SetRoleOp } from '../convert/role-convert.js';
 export type FsType = 'ext2' | 'ext3' | 'ext4' | 'xfs' | 'btrfs' | 'vfat' | 'ntfs' | 'exfat' | 'swap';
 export const FS_TYPES: readonly FsType[] = ['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'vfat', 'ntfs', 'exfat', 'swap'];
 
+/** The partition another disk's copy reads, as its disk was when the copy was queued (apply checks it still is). */
+export interface CopySource {
+  disk: string;
+  startLba: number;
+  sizeSectors: number;
+  sectorSize: number;
+  /** Its type as the target disk's table names it, and its GPT name when both tables are GPT. */
+  type: string;
+  name?: string;
+  /** The source disk's table fingerprint then. */
+  fingerprint: string;
+}
+
 export type PartitionFlag = 'boot' | 'hidden' | 'legacy-boot' | 'no-automount' | 'required';
 
 export type Operation =
@@ -27,8 +40,11 @@ export type Operation =
   | { op: 'move'; number: number; startLba: number; stepBytes?: number }
   /** Resizes the partition (same start) and its filesystem: shrunk before the table is written, grown after. */
   | { op: 'resize'; number: number; sizeSectors: number }
-  /** A new partition at `startLba` holding a copy of partition `number` (same size and type; a new filesystem UUID). */
-  | { op: 'copy'; number: number; startLba: number; uuid?: string }
+  /**
+   * A new partition at `startLba` holding a copy of partition `number` (same size and type; a new filesystem UUID): of
+   * this disk, or of the disk `from` names, as that disk was when the copy was queued.
+   */
+  | { op: 'copy'; number: number; startLba: number; uuid?: string; from?: CopySource }
   | ConvertTableOp
   | SetRoleOp
   | { op: 'set-type'; number: number; type: string }
@@ -50,7 +66,7 @@ export function describeOperation(operation: Operation): string {
     case 'create-table': return `create a new ${operation.table.toUpperCase()} partition table (erases the current one)`;
     case 'create': return `create a ${operation.role ?? ''}${operation.role ? ' ' : ''}partition${operation.type ? ` of type ${operation.type}` : ''}${operation.sizeSectors ? ` of ${operation.sizeSectors} sectors` : ''}${operation.startLba !== undefined ? ` at sector ${operation.startLba}` : ''}`;
     case 'delete': return `delete partition ${operation.number}`;
-    case 'copy': return `copy partition ${operation.number} with its data to a new partition at sector ${operation.startLba}`;
+    case 'copy': return `copy partition ${operation.number}${operation.from ? ` of ${operation.from.disk}` : ''} with its data to a new partition at sector ${operation.startLba}`;
     case 'set-role': return `make partition ${operation.number} ${operation.role} (its data stays where it is)`;
     case 'convert-table': return `convert the partition table to ${operation.table.toUpperCase()}, keeping every partition's start, size and type`;
     case 'resize': return `resize partition ${operation.number} and its filesystem to ${operation.sizeSectors} sectors`;

@@ -20,6 +20,7 @@ import { plannedMoves, refuseEbrOverlap } from '../move/planned-moves.js';
 import { runJournaledMoves, saveTargetTable } from '../move/move-runner.js';
 import { layoutToMbrDisk } from '../table/mbr-layout-build.js';
 import { checkResizes, plannedResizes, runShrinks } from '../resize/resize-steps.js';
+import { checkCopySources } from '../move/copy-to-disk.js';
 
 export async function applyCommand(services: PartServices, args: CommandArgs, run: RunContext): Promise<CommandResult> {
   const disk = diskArg(args);
@@ -48,18 +49,19 @@ export async function applyCommand(services: PartServices, args: CommandArgs, ru
   // A partition that only grows may stay mounted: its filesystem grows online (checkResizes says which can).
   const growOnly = new Set(resizes.filter((r) => r.toSectors > r.base.sizeSectors).map((r) => r.base.startLba));
   // A copy's source must not change while it is read: it counts as touched too.
-  const copied = plan.base?.partitions.filter((p) => moves.some((m) => m.copy && m.srcBytes === p.startLba * geometry.sectorSize)) ?? [];
+  const copied = plan.base?.partitions.filter((p) => moves.some((m) => m.copy && !m.srcDisk && m.srcBytes === p.startLba * geometry.sectorSize)) ?? [];
   const affected = [...affectedPartitions(plan.base, target, fresh, steps).filter((p) => !growOnly.has(p.startLba)), ...copied];
   const before = await describePath(disk);
   refuseBusy(before, affected);
   const resizeContext = { disk, isBlockDevice: handle.isBlockDevice, geometry, mountpointOf: (p: { startLba: number; sizeSectors: number }) => before.partitions.find((k) => k.startBytes === p.startLba * before.logicalSectorSize && k.sizeBytes === p.sizeSectors * before.logicalSectorSize)?.mountpoints[0] };
   const fsTypes = await checkResizes(resizes, resizeContext, run);
+  await checkCopySources(services, plan.operations);
 
   const summary = plan.operations.map((o, i) => `  ${i + 1}. ${describeOperation(o)}`).join('\n');
   if (dryRun) {
     return {
-      data: { disk, dryRun: true, steps: plan.operations.map(describeOperation), sectorWrites: rangesOf(writes, geometry), predicted: layoutToJson(target), moves: moves.map(({ partition, srcBytes, dstBytes, lengthBytes, stepBytes }) => ({ partition, srcBytes, dstBytes, lengthBytes, stepBytes })) },
-      text: `Dry run: nothing was written. Applying would:\n${summary}\n${moves.map((m) => `move ${m.lengthBytes} bytes of partition ${m.partition} from byte ${m.srcBytes} to ${m.dstBytes} in steps of ${m.stepBytes} bytes, journaled,\n`).join('')}and write ${writes.length} table sector range(s): ${rangesOf(writes, geometry).map((r) => `${r.lba}+${r.count}`).join(', ') || 'none'}`,
+      data: { disk, dryRun: true, steps: plan.operations.map(describeOperation), sectorWrites: rangesOf(writes, geometry), predicted: layoutToJson(target), moves: moves.map(({ partition, srcDisk, srcBytes, dstBytes, lengthBytes, stepBytes }) => ({ partition, ...(srcDisk ? { srcDisk } : {}), srcBytes, dstBytes, lengthBytes, stepBytes })) },
+      text: `Dry run: nothing was written. Applying would:\n${summary}\n${moves.map((m) => `move ${m.lengthBytes} bytes of partition ${m.partition} from byte ${m.srcBytes}${m.srcDisk ? ` of ${m.srcDisk}` : ''} to ${m.dstBytes} in steps of ${m.stepBytes} bytes, journaled,\n`).join('')}and write ${writes.length} table sector range(s): ${rangesOf(writes, geometry).map((r) => `${r.lba}+${r.count}`).join(', ') || 'none'}`,
     };
   }
   if (args.options['yes'] !== true && !(await run.confirm?.(`Apply these operations to ${disk}?\n${summary}\n`))) {
@@ -72,6 +74,7 @@ export async function applyCommand(services: PartServices, args: CommandArgs, ru
     throw new ShadowError('PLAN_STALE', `The partition table of ${disk} changed while waiting for confirmation; nothing was written`);
   }
   refuseBusy(info, affected);
+  await checkCopySources(services, plan.operations);
 
   // 1. Back up every sector we are about to overwrite, plus the current table, before touching the disk.
   const total = 3 + steps.length;

@@ -12,6 +12,7 @@ import type { PartServices } from './part-services.js';
 import { planResult } from './plan-view.js';
 import { diskArg, FOLD_OPTIONS, imageSectorSize, partitionNumber, positional } from './args.js';
 import { moveOperation } from '../move/move-args.js';
+import { copyFromDiskOperation } from '../move/copy-to-disk.js';
 
 /** The plan of a disk, started from the disk as it is now when there is none; refuses a plan the disk no longer matches. */
 export function currentPlan(services: PartServices, disk: string, args: CommandArgs): Plan {
@@ -67,10 +68,21 @@ export const queueCommands = (services: PartServices) => ({
     const uuids = table === 'gpt' ? Object.fromEntries((before?.partitions ?? []).map((p) => [String(p.number), randomGuid()])) : undefined;
     return { op: 'convert-table', table, diskId: table === 'gpt' ? randomGuid() : `0x${randomBytes(4).toString('hex')}`, ...(uuids ? { uuids } : {}), ...(args.options['drop-names'] === true ? { dropNames: true } : {}) };
   }),
-  copy: (args: CommandArgs) => queue(services, args, (geometry, before) => ({
-    op: 'copy', number: partitionNumber(args, 1), startLba: parseSectors(str(args, 'start') ?? positional(args, 2, 'where the copy starts (--start S)'), geometry.sectorSize, 'start'),
-    ...(before?.table === 'gpt' ? { uuid: randomGuid() } : {}),
-  })),
+  copy: (args: CommandArgs) => {
+    const start = () => str(args, 'start') ?? positional(args, 2, 'where the copy starts (--start S)');
+    const to = str(args, 'to');
+    if (to !== undefined) {
+      // Queued in the target disk's plan: that disk's table is what changes.
+      const source = diskArg(args);
+      const target = diskArg({ ...args, positionals: [to] });
+      return queue(services, { ...args, positionals: [target] }, (geometry, before) =>
+        copyFromDiskOperation(services, source, partitionNumber(args, 1), target, start(), geometry, before, args, randomGuid));
+    }
+    return queue(services, args, (geometry, before) => ({
+      op: 'copy', number: partitionNumber(args, 1), startLba: parseSectors(start(), geometry.sectorSize, 'start'),
+      ...(before?.table === 'gpt' ? { uuid: randomGuid() } : {}),
+    }));
+  },
   resize: (args: CommandArgs) => queue(services, args, (geometry) => ({ op: 'resize', number: partitionNumber(args, 1), sizeSectors: parseSectors(positional(args, 2, 'the new size (like 512MiB or 1048576s)'), geometry.sectorSize, 'size') })),
   set: (args: CommandArgs) => queue(services, args, () => {
     const number = partitionNumber(args, 1);

@@ -1,0 +1,92 @@
+// part copy --to: a partition copied into free space of another disk, queued in that disk's plan and applied there
+// under its journal; judged by the checkers, every file's SHA-256, sfdisk --verify, new filesystem ids and the source
+// disk unchanged. A busy source or a source table that changed since queueing is refused with the target unchanged.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createHost, type ShadowdiskHost } from '../../core/node/index.js';
+import { isShadowError } from '../../sdk/index.js';
+import { loopDevice, mount, run, sparseImage, tempStateDir } from '../helpers/index.js';
+import { filesystemWithFiles, judgeFilesystem, type FileHashes } from './move-fixtures.js';
+
+const MiB = 1024 * 1024;
+const part = (host: ShadowdiskHost, verb: string, positionals: string[], options: Record<string, string | boolean> = {}) =>
+  host.executeCommand(`shadowdisk.partition.part-${verb}`, { positionals, options });
+const sha = async (path: string) => {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MiB })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+};
+const uuidOf = async (image: string, startMiB: number) => (await run('blkid', ['-p', '-O', String(startMiB * MiB), '-s', 'UUID', '-o', 'value', image])).stdout.trim();
+
+/** A host; a GPT source disk with ext4 (1 MiB) and NTFS (40 MiB), 32 MiB each, full of files; an MBR target disk. */
+async function twoDisks() {
+  const stack = new AsyncDisposableStack();
+  try {
+    const state = stack.use(await tempStateDir());
+    const host = stack.use(await createHost({ stateDir: state.path, logSink: () => undefined }));
+    const sourceImage = stack.use(await sparseImage(128 * MiB));
+    await run('sfdisk', ['--quiet', sourceImage.path], { input: 'label: gpt\nstart=1MiB,size=32MiB,type=L\nstart=40MiB,size=32MiB,type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\n' });
+    const hashes: Record<'ext4' | 'ntfs', FileHashes> = {
+      ext4: await filesystemWithFiles(sourceImage.path, MiB, 32 * MiB, 'ext4', 61, 8, 512 * 1024),
+      ntfs: await filesystemWithFiles(sourceImage.path, 40 * MiB, 32 * MiB, 'ntfs', 62, 8, 512 * 1024),
+    };
+    const targetImage = stack.use(await sparseImage(160 * MiB));
+    await run('sfdisk', ['--quiet', targetImage.path], { input: 'label: dos\nstart=1MiB,size=8MiB,type=83\n' });
+    const source = stack.use(await loopDevice(sourceImage.path));
+    const target = stack.use(await loopDevice(targetImage.path));
+    await part(host, 'rescan', [source.path]);
+    await part(host, 'rescan', [target.path]);
+    return { host, sourceImage, targetImage, source, target, hashes, [Symbol.asyncDispose]: () => stack.disposeAsync() };
+  } catch (error) {
+    await stack.disposeAsync();
+    throw error;
+  }
+}
+
+describe('part copy --to another disk', () => {
+  it('copies ext4 and NTFS from a GPT disk into free space of an MBR disk; checkers clean, files equal, new ids, source unchanged', { timeout: 90_000 }, async () => {
+    await using d = await twoDisks();
+    const sourceBefore = await sha(d.sourceImage.path);
+    await part(d.host, 'copy', [d.source.path, '1'], { to: d.target.path, start: '20MiB' });
+    const queued = await part(d.host, 'copy', [d.source.path, '2'], { to: d.target.path, start: '100MiB' });
+    expect(queued.text).toContain(`copy partition 2 of ${d.source.path}`);
+    await part(d.host, 'apply', [d.target.path], { yes: true });
+
+    await run('sfdisk', ['--verify', d.target.path]);
+    const table = JSON.parse((await run('sfdisk', ['--json', d.target.path])).stdout) as { partitiontable: { partitions: { start: number; size: number; type: string }[] } };
+    // The GPT types as MBR names them: Linux 83, Microsoft basic data 7; the existing partition kept.
+    expect(table.partitiontable.partitions.map(({ start, size, type }) => ({ start, size, type }))).toEqual([
+      { start: 2048, size: 16384, type: '83' }, { start: 20 * 2048, size: 32 * 2048, type: '83' }, { start: 100 * 2048, size: 32 * 2048, type: '7' },
+    ]);
+    for (const [fs, fromMiB, toMiB] of [['ext4', 1, 20], ['ntfs', 40, 100]] as const) {
+      const judged = await judgeFilesystem(d.targetImage.path, toMiB * MiB, 32 * MiB, fs);
+      expect(judged.clean, `${fs} copy: ${judged.output}`).toBe(true);
+      expect(judged.hashes).toEqual(d.hashes[fs]);
+      expect(await uuidOf(d.targetImage.path, toMiB), `${fs} copy has a new id`).not.toBe(await uuidOf(d.sourceImage.path, fromMiB));
+    }
+    expect(await sha(d.sourceImage.path)).toBe(sourceBefore);
+  });
+
+  it('refuses a mounted source and a source whose table changed since queueing, with the target unchanged', { timeout: 60_000 }, async () => {
+    await using d = await twoDisks();
+    const targetBefore = await sha(d.targetImage.path);
+    await part(d.host, 'copy', [d.source.path, '1'], { to: d.target.path, start: '20MiB' });
+    {
+      await using mounted = await mount(`${d.source.path}p1`, { options: ['ro'] });
+      const busy = await part(d.host, 'apply', [d.target.path], { yes: true }).catch((e: unknown) => e);
+      expect(isShadowError(busy, 'TARGET_BUSY'), String(busy)).toBe(true);
+      expect((busy as Error).message).toContain(mounted.mountpoint);
+    }
+    // The source's partition 1 grows after the copy was queued: the copy would be the wrong size.
+    await run('sfdisk', ['--quiet', '-N', '1', d.source.path], { input: ',+\n' });
+    const stale = await part(d.host, 'apply', [d.target.path], { yes: true }).catch((e: unknown) => e);
+    expect(isShadowError(stale, 'PLAN_STALE'), String(stale)).toBe(true);
+    expect((stale as Error).message).toMatch(/copied from, changed since the copy was queued/);
+    expect(await sha(d.targetImage.path)).toBe(targetBefore);
+    await part(d.host, 'copy', [d.source.path, '1'], { to: d.source.path, start: '80MiB' }).then(
+      () => expect.fail('a copy --to its own disk was queued'),
+      (e: unknown) => expect(isShadowError(e, 'INVALID_ARGUMENT'), String(e)).toBe(true),
+    );
+  });
+});
