@@ -89,4 +89,31 @@ describe('part copy --to another disk', () => {
       (e: unknown) => expect(isShadowError(e, 'INVALID_ARGUMENT'), String(e)).toBe(true),
     );
   });
+
+  it('finishes a copy to another disk cancelled after its first step, through shadowdisk recover', { timeout: 60_000 }, async () => {
+    await using state = await tempStateDir();
+    await using host = await createHost({ stateDir: state.path, logSink: () => undefined });
+    await using sourceImage = await sparseImage(256 * MiB);
+    await using targetImage = await sparseImage(256 * MiB);
+    await run('sfdisk', ['--quiet', sourceImage.path], { input: 'label: gpt\nstart=1MiB,size=160MiB,type=L\n' });
+    await run('sfdisk', ['--quiet', targetImage.path], { input: 'label: gpt\nstart=1MiB,size=8MiB,type=L\n' });
+    // 160 MiB: three steps of 64 MiB, so a cancel after the first leaves the copy half done.
+    const hashes = await filesystemWithFiles(sourceImage.path, MiB, 160 * MiB, 'ext4', 63, 6, 256 * 1024);
+    await using source = await loopDevice(sourceImage.path);
+    await using target = await loopDevice(targetImage.path);
+    await part(host, 'copy', [source.path, '1'], { to: target.path, start: '64MiB' });
+    const cancel = new AbortController();
+    const cancelled = await host.executeCommand('shadowdisk.partition.part-apply', { positionals: [target.path], options: { yes: true } }, {
+      signal: cancel.signal,
+      progress: (update) => { if (update.phase === 'move partition 2' && update.done >= 64 * MiB) cancel.abort(); },
+    }).catch((e: unknown) => e);
+    expect(isShadowError(cancelled, 'ABORTED'), String(cancelled)).toBe(true);
+    const recovered = await host.executeCommand('shadowdisk.partition.recover', { positionals: [], options: { yes: true } });
+    expect(recovered.data).toMatchObject({ recovered: [{ disk: target.path, state: 'moving', outcome: { action: 'rolled-forward' } }] });
+    await run('sfdisk', ['--verify', target.path]);
+    const judged = await judgeFilesystem(targetImage.path, 64 * MiB, 160 * MiB, 'ext4');
+    expect(judged.clean, judged.output).toBe(true);
+    expect(judged.hashes).toEqual(hashes);
+    expect(await uuidOf(targetImage.path, 64)).not.toBe(await uuidOf(sourceImage.path, 1));
+  });
 });
