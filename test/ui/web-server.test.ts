@@ -79,6 +79,10 @@ describe('shadowdisk serve', () => {
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain('unsafe-eval');
     expect(csp).not.toContain('unsafe-inline');
+    // Paths never leave the UI folder, and a malformed one is answered, not fatal.
+    for (const [path, status] of [['/..%2f..%2f..%2fetc%2fpasswd', 404], ['/%E0%A4%A', 400], ['/missing.js', 404]] as const) {
+      expect((await fetch(`${backend.origin}${path}`, { headers: { Cookie: cookie } })).status, path).toBe(status);
+    }
     const script = await fetch(`${backend.origin}/app.js`, { headers: { Cookie: cookie } });
     expect(script.headers.get('content-type')).toMatch(/javascript/);
     // A rebound DNS name pointing at 127.0.0.1 carries another Host header: refused even with the cookie.

@@ -33,7 +33,15 @@ export class WebServer implements AsyncDisposable {
   private port = 0;
 
   private constructor(private readonly options: WebServerOptions) {
-    this.http = createServer((req, res) => this.onRequest(req, res));
+    this.http = createServer((req, res) => {
+      // A bad request must never take the backend down: answer it and carry on.
+      try {
+        this.onRequest(req, res);
+      } catch (error) {
+        if (!res.headersSent) this.refuse(res, error instanceof URIError ? 400 : 500, `Cannot serve '${req.url}': ${(error as Error).message}`);
+        else res.destroy();
+      }
+    });
     this.http.on('upgrade', (req, socket) => this.onUpgrade(req, socket));
   }
 
@@ -121,10 +129,16 @@ export class WebServer implements AsyncDisposable {
   private download(id: string, res: ServerResponse): void {
     const path = this.downloads.get(id);
     if (!path) return this.refuse(res, 404, 'No such download; offer the file again with downloads.offer');
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch {
+      return this.refuse(res, 404, `The offered file '${basename(path)}' is gone`);
+    }
     res.writeHead(200, {
       ...this.securityHeaders(),
       'Content-Type': 'application/octet-stream',
-      'Content-Length': String(statSync(path).size),
+      'Content-Length': String(size),
       'Content-Disposition': `attachment; filename="${basename(path).replace(/["\\\r\n]/g, '_')}"`,
     });
     createReadStream(path).pipe(res);
@@ -145,7 +159,7 @@ export class WebServer implements AsyncDisposable {
   }
 
   private refuse(res: ServerResponse, status: number, message: string): void {
-    const code = status === 404 ? 'NOT_FOUND' : status === 405 ? 'INVALID_ARGUMENT' : 'PERMISSION_DENIED';
+    const code = status === 404 ? 'NOT_FOUND' : status === 405 || status === 400 ? 'INVALID_ARGUMENT' : status === 500 ? 'INTERNAL' : 'PERMISSION_DENIED';
     res.writeHead(status, { ...this.securityHeaders(), 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code, message } }));
   }
 
