@@ -108,6 +108,11 @@ describe('part copy --to another disk', () => {
       progress: (update) => { if (update.phase === 'move partition 2' && update.done >= 64 * MiB) cancel.abort(); },
     }).catch((e: unknown) => e);
     expect(isShadowError(cancelled, 'ABORTED'), String(cancelled)).toBe(true);
+    // The source is still to be read: changes to its disk wait for the recovery.
+    await part(host, 'delete', [source.path, '1']);
+    const waiting = await part(host, 'apply', [source.path], { yes: true }).catch((e: unknown) => e);
+    expect(isShadowError(waiting, 'RECOVERY_NEEDED'), String(waiting)).toBe(true);
+    await part(host, 'plan-clear', [source.path]);
     const recovered = await host.executeCommand('shadowdisk.partition.recover', { positionals: [], options: { yes: true } });
     expect(recovered.data).toMatchObject({ recovered: [{ disk: target.path, state: 'moving', outcome: { action: 'rolled-forward' } }] });
     await run('sfdisk', ['--verify', target.path]);

@@ -29,6 +29,11 @@ export async function applyCommand(services: PartServices, args: CommandArgs, ru
   if (unfinished && unfinished.state !== 'done') {
     throw new ShadowError('RECOVERY_NEEDED', `An earlier apply on ${disk} was interrupted at '${unfinished.state}'; run 'shadowdisk part recover ${disk}' first`);
   }
+  // A copy to another disk cut short still reads this one when it is finished: it must find the same bytes.
+  const reader = services.journals.pending().find((j) => j.moves?.some((m) => m.srcDisk === disk && !m.finished));
+  if (reader) {
+    throw new ShadowError('RECOVERY_NEEDED', `An interrupted apply on ${reader.disk} is copying a partition of ${disk}; run 'shadowdisk part recover ${reader.disk}' first, then apply here`);
+  }
   const plan = services.plans.load(disk);
   if (!plan || plan.operations.length === 0) throw new ShadowError('INVALID_ARGUMENT', `Nothing to apply: there are no pending operations for ${disk}`);
 
