@@ -1,22 +1,15 @@
 // part copy --to: a partition copied into free space of another disk, queued in that disk's plan and applied there
 // under its journal; judged by the checkers, every file's SHA-256, sfdisk --verify, new filesystem ids and the source
 // disk unchanged. A busy source or a source table that changed since queueing is refused with the target unchanged.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createHost, type ShadowdiskHost } from '../../core/node/index.js';
 import { isShadowError } from '../../sdk/index.js';
 import { loopDevice, mount, run, sparseImage, tempStateDir } from '../helpers/index.js';
-import { filesystemWithFiles, judgeFilesystem, type FileHashes } from './move-fixtures.js';
+import { fileSha, filesystemWithFiles, judgeFilesystem, type FileHashes } from './move-fixtures.js';
 
 const MiB = 1024 * 1024;
 const part = (host: ShadowdiskHost, verb: string, positionals: string[], options: Record<string, string | boolean> = {}) =>
   host.executeCommand(`shadowdisk.partition.part-${verb}`, { positionals, options });
-const sha = async (path: string) => {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MiB })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-};
 const uuidOf = async (image: string, startMiB: number) => (await run('blkid', ['-p', '-O', String(startMiB * MiB), '-s', 'UUID', '-o', 'value', image])).stdout.trim();
 
 /** A host; a GPT source disk with ext4 (1 MiB) and NTFS (40 MiB), 32 MiB each, full of files; an MBR target disk. */
@@ -47,7 +40,7 @@ async function twoDisks() {
 describe('part copy --to another disk', () => {
   it('copies ext4 and NTFS from a GPT disk into free space of an MBR disk; checkers clean, files equal, new ids, source unchanged', { timeout: 90_000 }, async () => {
     await using d = await twoDisks();
-    const sourceBefore = await sha(d.sourceImage.path);
+    const sourceBefore = await fileSha(d.sourceImage.path);
     await part(d.host, 'copy', [d.source.path, '1'], { to: d.target.path, start: '20MiB' });
     const queued = await part(d.host, 'copy', [d.source.path, '2'], { to: d.target.path, start: '100MiB' });
     expect(queued.text).toContain(`copy partition 2 of ${d.source.path}`);
@@ -65,12 +58,12 @@ describe('part copy --to another disk', () => {
       expect(judged.hashes).toEqual(d.hashes[fs]);
       expect(await uuidOf(d.targetImage.path, toMiB), `${fs} copy has a new id`).not.toBe(await uuidOf(d.sourceImage.path, fromMiB));
     }
-    expect(await sha(d.sourceImage.path)).toBe(sourceBefore);
+    expect(await fileSha(d.sourceImage.path)).toBe(sourceBefore);
   });
 
   it('refuses a mounted source and a source whose table changed since queueing, with the target unchanged', { timeout: 60_000 }, async () => {
     await using d = await twoDisks();
-    const targetBefore = await sha(d.targetImage.path);
+    const targetBefore = await fileSha(d.targetImage.path);
     await part(d.host, 'copy', [d.source.path, '1'], { to: d.target.path, start: '20MiB' });
     {
       await using mounted = await mount(`${d.source.path}p1`, { options: ['ro'] });
@@ -83,7 +76,7 @@ describe('part copy --to another disk', () => {
     const stale = await part(d.host, 'apply', [d.target.path], { yes: true }).catch((e: unknown) => e);
     expect(isShadowError(stale, 'PLAN_STALE'), String(stale)).toBe(true);
     expect((stale as Error).message).toMatch(/copied from, changed since the copy was queued/);
-    expect(await sha(d.targetImage.path)).toBe(targetBefore);
+    expect(await fileSha(d.targetImage.path)).toBe(targetBefore);
     await part(d.host, 'copy', [d.source.path, '1'], { to: d.source.path, start: '80MiB' }).then(
       () => expect.fail('a copy --to its own disk was queued'),
       (e: unknown) => expect(isShadowError(e, 'INVALID_ARGUMENT'), String(e)).toBe(true),

@@ -1,6 +1,7 @@
 // Filesystems full of seeded random files inside a disk image's byte range, and the judges of a moved partition: the
 // filesystem's own checker and the SHA-256 of every file, read through a loop device over that range.
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { loopDevice, mount, prng, run, tempDir, type TestFsType } from '../helpers/index.js';
@@ -69,6 +70,13 @@ export async function judgeFilesystem(image: string, startBytes: number, sizeByt
   }
   await using mounted = await mount(loop.path, { options: ['ro'], ...(fs === 'ntfs' ? { type: 'ntfs-3g' } : {}) });
   return { clean: check.code === 0, output: check.stdout + check.stderr, hashes: await walk(mounted.mountpoint) };
+}
+
+/** SHA-256 of a whole file (a disk image), read in pieces: no image-sized buffer. */
+export async function fileSha(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 /** SHA-256 of [startBytes, +sizeBytes) of a file. */

@@ -1,8 +1,6 @@
 // part resize of vfat (FAT16 and FAT32) through fatresize on the partition alone: grown after the table, shrunk before
 // it; judged by fsck.fat -n, sfdisk --verify, the boot sector (type, size, hidden sectors) and every file's SHA-256 read
 // out with mtools (vfat cannot be mounted here). Refusals (below the minimum, a FAT type change) leave the disk as it was.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,16 +8,11 @@ import { createHost, type ShadowdiskHost } from '../../core/node/index.js';
 import { isShadowError } from '../../sdk/index.js';
 import { parseFatBootSector } from '../../plugins/partition/resize/fat-boot-sector.js';
 import { loopDevice, prng, run, sparseImage, tempDir, tempStateDir } from '../helpers/index.js';
-import { rangeSha, walk as walkHashes, type FileHashes } from './move-fixtures.js';
+import { fileSha, rangeSha, walk as walkHashes, type FileHashes } from './move-fixtures.js';
 
 const MiB = 1024 * 1024;
 const part = (host: ShadowdiskHost, verb: string, positionals: string[], options: Record<string, string | boolean> = {}) =>
   host.executeCommand(`shadowdisk.partition.part-${verb}`, { positionals, options });
-const sha = async (path: string) => {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MiB })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-};
 
 /** Seeded files of 1 byte to `maxBytes` in nested folders (a/, a/b/, a/b/c/, top level). */
 async function nestedFiles(dir: string, seed: number, count: number, maxBytes: number): Promise<void> {
@@ -113,7 +106,7 @@ describe('part resize of vfat', () => {
       ['dos', 32, 8, 12, undefined, [['12MiB', 'UNSUPPORTED', /is FAT12, and fatresize resizes FAT16 and FAT32 only/]]],
     ] as const) {
       await using s = await setup(label, diskMiB, fromMiB, fatBits, clusterSectors);
-      const before = await sha(s.image.path);
+      const before = await fileSha(s.image.path);
       for (const [size, code, message] of cases) {
         await part(s.host, 'resize', [s.disk.path, '1', size]);
         const refused = await part(s.host, 'apply', [s.disk.path], { yes: true }).catch((e: unknown) => e);
@@ -121,7 +114,7 @@ describe('part resize of vfat', () => {
         expect((refused as Error).message).toMatch(message);
         await part(s.host, 'plan-clear', [s.disk.path]);
       }
-      expect(await sha(s.image.path)).toBe(before);
+      expect(await fileSha(s.image.path)).toBe(before);
     }
   });
 });
