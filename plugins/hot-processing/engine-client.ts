@@ -40,6 +40,8 @@ export interface EngineStatus {
   changedBlocksDistrust?: string;
   snapshot: EngineSnapshotStatus;
   diffStoreBytes: number;
+  /** Copy-before-write granularity: the first write into a chunk preserves all of it (the changed-block map stays at blockSize). */
+  cowChunkBytes: number;
   ioFlusher: boolean;
   memoryLocked: boolean;
   /** How requests reach the engine: FUSE over io_uring (one ring per CPU) or libfuse's /dev/fuse threads (fallback). */

@@ -16,6 +16,8 @@ export interface EngineLaunch {
   changedBlocksFile: string;
   diffDir: string;
   diffLimitBytes?: number;
+  /** Copy-before-write chunk in KiB, a power of two from 4 to 256 (the engine's default: 64). */
+  cowChunkKib?: number;
   /** 'auto' (default): FUSE over io_uring where the kernel offers it, else /dev/fuse; 'dev-fuse' forces the latter. */
   transport?: EngineTransport;
   /** Seconds without progress (while requests wait) after which the engine's watchdog aborts it; 0: no watchdog. */
@@ -46,6 +48,7 @@ export async function startEngine(launch: EngineLaunch): Promise<StartedEngine> 
   mkdirSync(mountDir, { recursive: true, mode: 0o700 });
   const args = ['--origin', launch.origin, '--mount', mountDir, '--diff-dir', launch.diffDir, '--control', controlPath];
   if (launch.diffLimitBytes !== undefined) args.push('--diff-limit-bytes', String(launch.diffLimitBytes));
+  if (launch.cowChunkKib !== undefined) args.push('--cow-chunk-kib', String(launch.cowChunkKib));
   if (launch.transport !== undefined) args.push('--transport', launch.transport);
   args.push('--watchdog', String(launch.watchdogSec ?? DEFAULT_WATCHDOG_SEC));
   mkdirSync(dirname(launch.changedBlocksFile), { recursive: true, mode: 0o700 });

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loopStatus } from '../../native/index.js';
+import { allocAligned, DirectFile, loopStatus } from '../../native/index.js';
 import { isMounted, loopDevice, mkfs, mount, run, sparseImage, tempDir } from '../../test/helpers/index.js';
 import { hotAttach, hotHost } from '../../test/hot/hot-volume.js';
 import { isRunning } from './engine-process.js';
@@ -59,6 +59,31 @@ describe('hot commands', () => {
     expect((await volume.client.status()).snapshot.state).toBe('active');
     await volume.client.deleteSnapshot();
     expect(await stores()).toEqual([]);
+  });
+
+  it('copies the whole 64 KiB chunk around a first write (later writes in it copy nothing), or only the block with --cow-chunk-kib 4', async () => {
+    await using hot = await hotHost();
+    const diffBytesAfter = async (options: Record<string, string>, blocks: number[]) => {
+      await using image = await sparseImage(16 * MiB, { dir: hot.scratch });
+      await using volume = await hotAttach(hot, image.path, options);
+      await volume.client.createSnapshot();
+      const used: number[] = [];
+      {
+        using file = DirectFile.open(volume.device, 'r+');
+        for (const block of blocks) {
+          await file.write(allocAligned(4096).fill(0x33), BigInt(block * 4096));
+          used.push((await volume.client.status()).snapshot.diffStoreBytes!);
+        }
+      }
+      const status = await volume.client.status();
+      await volume.client.deleteSnapshot();
+      return { used, chunk: status.cowChunkBytes };
+    };
+    // Blocks 17 and 18 share the chunk of blocks 16-31; block 40 starts another.
+    expect(await diffBytesAfter({}, [17, 18, 40])).toEqual({ used: [65536, 65536, 131072], chunk: 65536 });
+    expect(await diffBytesAfter({ 'cow-chunk-kib': '4' }, [17, 18, 40])).toEqual({ used: [4096, 8192, 12288], chunk: 4096 });
+    await using other = await sparseImage(16 * MiB, { dir: hot.scratch });
+    await expect(hot.host.executeCommand('shadowdisk.hot-processing.attach', { positionals: [other.path], options: { 'diff-dir': hot.diffDir, 'cow-chunk-kib': '48' } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/--cow-chunk-kib must be a power of two/) });
   });
 
   it('refuses a missing origin, a missing or same-filesystem diff store and a second attach with named codes', async () => {

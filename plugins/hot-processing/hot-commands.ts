@@ -60,6 +60,14 @@ function diffLimit(args: CommandArgs): number | undefined {
   return mib * 1024 * 1024;
 }
 
+function cowChunkOf(args: CommandArgs): number | undefined {
+  const value = args.options['cow-chunk-kib'];
+  if (value === undefined) return undefined;
+  const kib = Number(value);
+  if (![4, 8, 16, 32, 64, 128, 256].includes(kib)) throw new ShadowError('INVALID_ARGUMENT', `--cow-chunk-kib must be a power of two from 4 to 256 (KiB copied at a block's first write), got '${String(value)}'`);
+  return kib;
+}
+
 function watchdogOf(args: CommandArgs): number | undefined {
   const value = args.options['watchdog'];
   if (value === undefined) return undefined;
@@ -78,13 +86,17 @@ function transportOf(args: CommandArgs): EngineTransport | undefined {
 /** The `hot attach` options a boot unit repeats. */
 function repeatedOptions(args: CommandArgs, diffDir: string): string[] {
   const out = ['--diff-dir', diffDir];
-  for (const name of ['diff-limit-mib', 'transport', 'watchdog'] as const) if (args.options[name] !== undefined) out.push(`--${name}`, String(args.options[name]));
+  for (const name of ['diff-limit-mib', 'cow-chunk-kib', 'transport', 'watchdog'] as const) if (args.options[name] !== undefined) out.push(`--${name}`, String(args.options[name]));
   return out;
 }
 
 export async function attach(ctx: PluginContext, attachments: Attachments, args: CommandArgs): Promise<CommandResult> {
   const { origin, dev } = originOf(positional(args, 0, 'the device or image file to attach'));
   const diffDir = diffDirOf(args, dev);
+  const limit = diffLimit(args);
+  const transport = transportOf(args);
+  const watchdogSec = watchdogOf(args);
+  const cowChunkKib = cowChunkOf(args);
   const bootId = currentBootId();
   const stale = attachments.byOrigin(origin);
   // A record from before a reboot: its loop devices, FUSE mount and engine are gone; clear what is left of it.
@@ -96,12 +108,10 @@ export async function attach(ctx: PluginContext, attachments: Attachments, args:
   if (existing !== undefined) throw new ShadowError('TARGET_BUSY', `'${origin}' is attached already as ${existing.device}; mount that device, or 'hot detach ${existing.device}' first`);
   const engineDir = attachments.engineDirFor(origin);
   mkdirSync(engineDir, { recursive: true, mode: 0o700 });
-  const limit = diffLimit(args);
-  const transport = transportOf(args);
-  const watchdogSec = watchdogOf(args);
   const engine = await startEngine({
     origin, engineDir, controlPath: attachments.controlPathFor(engineDir), changedBlocksFile: attachments.changedBlocksFileFor(origin), diffDir,
     ...(limit !== undefined ? { diffLimitBytes: limit } : {}), ...(transport !== undefined ? { transport } : {}), ...(watchdogSec !== undefined ? { watchdogSec } : {}),
+    ...(cowChunkKib !== undefined ? { cowChunkKib } : {}),
   });
   let device: string;
   try {

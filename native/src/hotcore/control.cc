@@ -103,7 +103,7 @@ std::string SnapshotJson(Engine& engine) {
 std::string Status(Engine& engine) {
   return "{\"ok\":true,\"pid\":" + std::to_string(getpid()) + ",\"origin\":" + Quote(engine.origin.path) +
          ",\"mountDir\":" + Quote(engine.mountDir) + ",\"sizeBytes\":" + std::to_string(engine.origin.sizeBytes) +
-         ",\"blockSize\":" + std::to_string(kBlockSize) + ",\"directIo\":" + (engine.origin.directFd >= 0 ? "true" : "false") +
+         ",\"blockSize\":" + std::to_string(kBlockSize) + ",\"cowChunkBytes\":" + std::to_string(engine.cowChunkBlocks * kBlockSize) + ",\"directIo\":" + (engine.origin.directFd >= 0 ? "true" : "false") +
          ",\"generation\":" + std::to_string(engine.generation.load()) +
          ",\"changedBlocks\":" + std::to_string(engine.changed->Count()) +
          ",\"changedBlocksTrusted\":" + (engine.cbtTrusted.load() ? "true" : "false") +

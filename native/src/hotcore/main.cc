@@ -30,7 +30,7 @@ Engine& TheEngine() {
 using namespace hotcore;
 
 static int Usage(const char* why) {
-  fprintf(stderr, "hotcore: %s\nusage: hotcore --origin PATH --mount DIR --diff-dir DIR --control SOCKET [--diff-limit-bytes N] [--cbt-file PATH] [--threads N] [--transport auto|dev-fuse] [--watchdog SEC]\n", why);
+  fprintf(stderr, "hotcore: %s\nusage: hotcore --origin PATH --mount DIR --diff-dir DIR --control SOCKET [--diff-limit-bytes N] [--cow-chunk-kib 4-256] [--cbt-file PATH] [--threads N] [--transport auto|dev-fuse] [--watchdog SEC]\n", why);
   return 2;
 }
 
@@ -49,6 +49,11 @@ int main(int argc, char** argv) {
     else if (flag == "--control") engine.controlPath = value;
     else if (flag == "--diff-limit-bytes") engine.diffLimitBytes = std::strtoull(value.c_str(), nullptr, 10);
     else if (flag == "--cbt-file") engine.cbtPath = value;
+    else if (flag == "--cow-chunk-kib") {
+      unsigned long kib = std::strtoul(value.c_str(), nullptr, 10);
+      if (kib < 4 || kib > 256 || (kib & (kib - 1)) != 0) return Usage("--cow-chunk-kib must be a power of two from 4 to 256");
+      engine.cowChunkBlocks = kib * 1024 / kBlockSize;
+    }
     else if (flag == "--threads") threads = static_cast<unsigned>(std::strtoul(value.c_str(), nullptr, 10));
     else if (flag == "--watchdog") watchdogSec = static_cast<unsigned>(std::strtoul(value.c_str(), nullptr, 10));
     else if (flag == "--transport" && (value == "auto" || value == "dev-fuse")) rings = value == "auto";

@@ -327,9 +327,11 @@ void ServeWrite(Entry& e) {
   engine.changed->SetRange(FirstBlock(e), LastBlock(e));
   if (!SnapshotActive()) return Land(e);
   if (AllPreserved(engine, FirstBlock(e), LastBlock(e))) return Land(e);
-  // Pool memory first (claims cannot be taken back), as much as the whole write could need.
+  // Pool memory first (claims cannot be taken back), as much as the whole write's chunks could need.
   if (e.oldBytes == nullptr) {
-    e.oldBytes = TryTakeIoBuffer(e.length + 2 * kBlockSize, e.oldClass);
+    uint64_t spanFirst, spanLast;
+    CowSpan(engine, FirstBlock(e), LastBlock(e), spanFirst, spanLast);
+    e.oldBytes = TryTakeIoBuffer((spanLast - spanFirst + 1) * kBlockSize, e.oldClass);
     if (e.oldBytes == nullptr) return e.queue->deferred.push_back(&e);
   }
   if (!ClaimBlocks(engine, FirstBlock(e), LastBlock(e), e.claim)) {

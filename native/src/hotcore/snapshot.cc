@@ -200,10 +200,19 @@ static bool Active(const Snapshot& s) { return s.state.load(std::memory_order_ac
 //  - a block claimed by another writer and not yet preserved makes a write wait (the ring defers it) until it is;
 //  - a reader reads a block not yet preserved from the origin, then looks at the claim: unclaimed, its bytes are the
 //    old ones (any write to it comes after a claim); claimed, it waits for the preserved copy and reads that.
+void CowSpan(const Engine& engine, uint64_t first, uint64_t last, uint64_t& spanFirst, uint64_t& spanLast) {
+  uint64_t chunk = engine.cowChunkBlocks;
+  spanFirst = first - first % chunk;
+  spanLast = std::min(engine.blocks - 1, last - last % chunk + chunk - 1);
+  if (spanLast - spanFirst + 1 > 64 * (sizeof(PreserveClaim::mine) / sizeof(uint64_t))) spanFirst = first, spanLast = last;
+}
+
 bool ClaimBlocks(Engine& engine, uint64_t first, uint64_t last, PreserveClaim& claim) {
   Snapshot& s = engine.snapshot;
   claim.mine[0] = claim.mine[1] = claim.mine[2] = 0;
   claim.count = 0;
+  // Unclaimed blocks of the chunks around the write are safe to copy too: nothing writes a block before claiming it.
+  CowSpan(engine, first, last, first, last);
   for (uint64_t b = first; b <= last; b++) {
     if (s.preserved->Test(b) || !s.claimed->TestAndSet(b)) continue;
     uint64_t i = b - first;
