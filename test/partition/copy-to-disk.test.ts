@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createHost, type ShadowdiskHost } from '../../core/node/index.js';
 import { isShadowError } from '../../sdk/index.js';
 import { loopDevice, mount, run, sparseImage, tempStateDir } from '../helpers/index.js';
+import { fatWithFiles, judgeFat } from './fat-fixtures.js';
 import { fileSha, filesystemWithFiles, judgeFilesystem, type FileHashes } from './move-fixtures.js';
 
 const MiB = 1024 * 1024;
@@ -12,17 +13,19 @@ const part = (host: ShadowdiskHost, verb: string, positionals: string[], options
   host.executeCommand(`shadowdisk.partition.part-${verb}`, { positionals, options });
 const uuidOf = async (image: string, startMiB: number) => (await run('blkid', ['-p', '-O', String(startMiB * MiB), '-s', 'UUID', '-o', 'value', image])).stdout.trim();
 
-/** A host; a GPT source disk with ext4 (1 MiB) and NTFS (40 MiB), 32 MiB each, full of files; an MBR target disk. */
+/** A host; a GPT source disk with ext4 (1 MiB) and NTFS (40 MiB) of 32 MiB and FAT32 (80 MiB) of 40 MiB, full of files; an MBR target disk. */
 async function twoDisks() {
   const stack = new AsyncDisposableStack();
   try {
     const state = stack.use(await tempStateDir());
     const host = stack.use(await createHost({ stateDir: state.path, logSink: () => undefined }));
     const sourceImage = stack.use(await sparseImage(128 * MiB));
-    await run('sfdisk', ['--quiet', sourceImage.path], { input: 'label: gpt\nstart=1MiB,size=32MiB,type=L\nstart=40MiB,size=32MiB,type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\n' });
-    const hashes: Record<'ext4' | 'ntfs', FileHashes> = {
+    const msdata = 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7';
+    await run('sfdisk', ['--quiet', sourceImage.path], { input: `label: gpt\nstart=1MiB,size=32MiB,type=L\nstart=40MiB,size=32MiB,type=${msdata}\nstart=80MiB,size=40MiB,type=${msdata}\n` });
+    const hashes: Record<'ext4' | 'ntfs' | 'vfat', FileHashes> = {
       ext4: await filesystemWithFiles(sourceImage.path, MiB, 32 * MiB, 'ext4', 61, 8, 512 * 1024),
       ntfs: await filesystemWithFiles(sourceImage.path, 40 * MiB, 32 * MiB, 'ntfs', 62, 8, 512 * 1024),
+      vfat: await fatWithFiles(sourceImage.path, 80 * MiB, 40 * MiB, 32, 64, 1),
     };
     const targetImage = stack.use(await sparseImage(160 * MiB));
     await run('sfdisk', ['--quiet', targetImage.path], { input: 'label: dos\nstart=1MiB,size=8MiB,type=83\n' });
@@ -38,20 +41,27 @@ async function twoDisks() {
 }
 
 describe('part copy --to another disk', () => {
-  it('copies ext4 and NTFS from a GPT disk into free space of an MBR disk; checkers clean, files equal, new ids, source unchanged', { timeout: 90_000 }, async () => {
+  it('copies ext4, NTFS and FAT32 from a GPT disk into free space of an MBR disk; checkers clean, files equal, new ids, hidden sectors at the new start, source unchanged', { timeout: 90_000 }, async () => {
     await using d = await twoDisks();
     const sourceBefore = await fileSha(d.sourceImage.path);
     await part(d.host, 'copy', [d.source.path, '1'], { to: d.target.path, start: '20MiB' });
     const queued = await part(d.host, 'copy', [d.source.path, '2'], { to: d.target.path, start: '100MiB' });
+    await part(d.host, 'copy', [d.source.path, '3'], { to: d.target.path, start: '56MiB' });
     expect(queued.text).toContain(`copy partition 2 of ${d.source.path}`);
     await part(d.host, 'apply', [d.target.path], { yes: true });
 
     await run('sfdisk', ['--verify', d.target.path]);
     const table = JSON.parse((await run('sfdisk', ['--json', d.target.path])).stdout) as { partitiontable: { partitions: { start: number; size: number; type: string }[] } };
     // The GPT types as MBR names them: Linux 83, Microsoft basic data 7; the existing partition kept.
-    expect(table.partitiontable.partitions.map(({ start, size, type }) => ({ start, size, type }))).toEqual([
-      { start: 2048, size: 16384, type: '83' }, { start: 20 * 2048, size: 32 * 2048, type: '83' }, { start: 100 * 2048, size: 32 * 2048, type: '7' },
+    expect(table.partitiontable.partitions.map(({ start, size, type }) => ({ start, size, type })).sort((a, b) => a.start - b.start)).toEqual([
+      { start: 2048, size: 16384, type: '83' }, { start: 20 * 2048, size: 32 * 2048, type: '83' }, { start: 56 * 2048, size: 40 * 2048, type: '7' }, { start: 100 * 2048, size: 32 * 2048, type: '7' },
     ]);
+    const fat = await judgeFat(d.targetImage.path, 56 * MiB, 40 * MiB);
+    expect(fat.clean, fat.output).toBe(true);
+    expect(fat.hashes).toEqual(d.hashes.vfat);
+    // Its boot sector and FAT32's backup name the new start (fsck.fat compares the two).
+    expect(fat.boot).toMatchObject({ fatBits: 32, hiddenSectors: 56 * 2048 });
+    expect(fat.serial).not.toBe((await judgeFat(d.sourceImage.path, 80 * MiB, 40 * MiB)).serial);
     for (const [fs, fromMiB, toMiB] of [['ext4', 1, 20], ['ntfs', 40, 100]] as const) {
       const judged = await judgeFilesystem(d.targetImage.path, toMiB * MiB, 32 * MiB, fs);
       expect(judged.clean, `${fs} copy: ${judged.output}`).toBe(true);

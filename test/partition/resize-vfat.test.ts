@@ -1,54 +1,16 @@
 // part resize of vfat (FAT16 and FAT32) through fatresize on the partition alone: grown after the table, shrunk before
 // it; judged by fsck.fat -n, sfdisk --verify, the boot sector (type, size, hidden sectors) and every file's SHA-256 read
 // out with mtools (vfat cannot be mounted here). Refusals (below the minimum, a FAT type change) leave the disk as it was.
-import { mkdir, open, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createHost, type ShadowdiskHost } from '../../core/node/index.js';
 import { isShadowError } from '../../sdk/index.js';
-import { parseFatBootSector } from '../../plugins/partition/resize/fat-boot-sector.js';
-import { loopDevice, prng, run, sparseImage, tempDir, tempStateDir } from '../helpers/index.js';
-import { fileSha, rangeSha, walk as walkHashes, type FileHashes } from './move-fixtures.js';
+import { loopDevice, run, sparseImage, tempStateDir } from '../helpers/index.js';
+import { fatWithFiles, judgeFat } from './fat-fixtures.js';
+import { fileSha, rangeSha } from './move-fixtures.js';
 
 const MiB = 1024 * 1024;
 const part = (host: ShadowdiskHost, verb: string, positionals: string[], options: Record<string, string | boolean> = {}) =>
   host.executeCommand(`shadowdisk.partition.part-${verb}`, { positionals, options });
-
-/** Seeded files of 1 byte to `maxBytes` in nested folders (a/, a/b/, a/b/c/, top level). */
-async function nestedFiles(dir: string, seed: number, count: number, maxBytes: number): Promise<void> {
-  const random = prng(seed);
-  const folders = ['', 'a', 'a/b', 'a/b/c', 'docs'];
-  for (let i = 0; i < count; i++) {
-    const folder = join(dir, folders[i % folders.length]!);
-    await mkdir(folder, { recursive: true });
-    const bytes = Buffer.alloc(4 + 4 * Math.floor((random() ** 2 * maxBytes) / 4) + (i % 4));
-    for (let j = 0; j + 4 <= bytes.length; j += 4) bytes.writeUInt32LE(Math.floor(random() * 2 ** 32), j);
-    await writeFile(join(folder, `f${i}.bin`), bytes);
-  }
-}
-
-/** FAT16 or FAT32 with files over [start, +size) of `image`, `hidden` in its BPB as mkfs on a partition writes it. */
-async function fatWithFiles(image: string, startBytes: number, sizeBytes: number, fatBits: 12 | 16 | 32, seed: number, clusterSectors?: number): Promise<FileHashes> {
-  await using content = await tempDir();
-  await nestedFiles(content.path, seed, 20, Math.min(2 * MiB, sizeBytes / 32));
-  await using loop = await loopDevice(image, { offsetBytes: startBytes, sizeLimitBytes: sizeBytes });
-  await run('mkfs.vfat', ['-F', String(fatBits), ...(clusterSectors ? ['-s', String(clusterSectors)] : []), '-h', String(startBytes / 512), '-n', `FAT${fatBits}DATA`, loop.path]);
-  await run('mcopy', ['-s', '-i', loop.path, ...(await readdir(content.path)).map((n) => join(content.path, n)), '::/']);
-  return await walkHashes(content.path);
-}
-
-/** fsck.fat -n's verdict, the boot sector, and every file's hash, on [start, +size) of `image`. */
-async function judgeFat(image: string, startBytes: number, sizeBytes: number) {
-  await using loop = await loopDevice(image, { offsetBytes: startBytes, sizeLimitBytes: sizeBytes });
-  const check = await run('fsck.fat', ['-n', loop.path], { allowFailure: true });
-  await using out = await tempDir();
-  await run('mcopy', ['-s', '-n', '-i', loop.path, '::/*', out.path]);
-  const handle = await open(loop.path, 'r');
-  const sector = Buffer.alloc(512);
-  await handle.read(sector, 0, 512, 0).finally(() => handle.close());
-  const serial = (await run('fatlabel', ['-i', loop.path])).stdout.trim();
-  return { clean: check.code === 0, output: check.stdout + check.stderr, boot: parseFatBootSector(sector)!, serial, hashes: await walkHashes(out.path) };
-}
 
 async function setup(label: 'gpt' | 'dos', diskMiB: number, fromMiB: number, fatBits: 12 | 16 | 32, clusterSectors?: number) {
   const stack = new AsyncDisposableStack();

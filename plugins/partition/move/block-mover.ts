@@ -8,6 +8,7 @@ import { allocAligned } from '../../../native/index.js';
 import type { RunContext } from '../../../sdk/index.js';
 import { ShadowError } from '../../../sdk/index.js';
 import { isNtfsBootSector, ntfsBackupBootOffset, setNtfsHiddenSectors } from './boot-sector-fix.js';
+import { parseFatBootSector } from '../resize/fat-boot-sector.js';
 import type { DiskIo } from './disk-io.js';
 import { chunkCount, moveChunk, type MoveChunk, type MoveSpec } from './move-schedule.js';
 
@@ -90,7 +91,7 @@ export async function runMove(start: MoveProgress, ctx: MoveContext): Promise<Mo
     for (const b of new Set(buffers)) giveBuffer(b);
   }
   if (!progress.finished) {
-    await fixNtfsBootSectors(progress, ctx.io);
+    await fixBootSectors(progress, ctx.io);
     progress = { ...progress, finished: true };
     delete progress.current;
     ctx.persist(progress);
@@ -142,11 +143,14 @@ async function verifyDestination(progress: MoveProgress, chunk: MoveChunk, buffe
   }
 }
 
-async function fixNtfsBootSectors(progress: MoveProgress, io: DiskIo): Promise<void> {
+async function fixBootSectors(progress: MoveProgress, io: DiskIo): Promise<void> {
   const size = Math.max(512, io.alignment, progress.sectorSize);
   const sector = allocAligned(size);
   await io.read(sector, progress.dstBytes);
-  if (!isNtfsBootSector(sector)) return;
+  if (!isNtfsBootSector(sector)) {
+    await fixFatHiddenSectors(progress, io, sector);
+    return;
+  }
   const backupAt = ntfsBackupBootOffset(sector);
   const changed = setNtfsHiddenSectors(sector, progress.newStartLba, progress.sectorSize);
   if (changed) await io.write(sector, progress.dstBytes);
@@ -154,6 +158,30 @@ async function fixNtfsBootSectors(progress: MoveProgress, io: DiskIo): Promise<v
     const backup = allocAligned(size);
     await io.read(backup, progress.dstBytes + backupAt);
     if (isNtfsBootSector(backup) && setNtfsHiddenSectors(backup, progress.newStartLba, progress.sectorSize)) await io.write(backup, progress.dstBytes + backupAt);
+  }
+  await io.flush();
+}
+
+/**
+ * A FAT boot sector (and FAT32's backup) names its partition's start in hidden sectors, which boot code reads; moved,
+ * it names the new start. Left alone when 0 (made on a device of its own, as mkfs.vfat on a loop device does).
+ */
+async function fixFatHiddenSectors(progress: MoveProgress, io: DiskIo, sector: Buffer): Promise<void> {
+  const boot = parseFatBootSector(sector);
+  if (!boot || boot.hiddenSectors === 0) return;
+  const value = (progress.newStartLba * progress.sectorSize) / boot.bytesPerSector;
+  if (!Number.isInteger(value) || value > 0xffffffff || value === boot.hiddenSectors) return;
+  const size = sector.length;
+  for (const at of boot.backupBootSector ? [0, boot.backupBootSector * boot.bytesPerSector] : [0]) {
+    // Read and written in whole blocks of the device's alignment: the backup may sit inside one.
+    const blockAt = at - (at % size);
+    if (blockAt + size > progress.lengthBytes) continue;
+    const block = allocAligned(size);
+    await io.read(block, progress.dstBytes + blockAt);
+    const inner = at - blockAt;
+    if (!parseFatBootSector(block.subarray(inner, inner + boot.bytesPerSector))) continue;
+    block.writeUInt32LE(value, inner + 28);
+    await io.write(block, progress.dstBytes + blockAt);
   }
   await io.flush();
 }
