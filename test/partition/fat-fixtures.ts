@@ -41,5 +41,7 @@ export async function judgeFat(image: string, startBytes: number, sizeBytes: num
   const sector = Buffer.alloc(512);
   await handle.read(sector, 0, 512, 0).finally(() => handle.close());
   const serial = (await run('fatlabel', ['-i', loop.path])).stdout.trim();
-  return { clean: check.code === 0, output: check.stdout + check.stderr, boot: parseFatBootSector(sector)!, serial, hashes: await walkHashes(out.path) };
+  // fsck.fat -n reports a boot sector that differs from FAT32's backup but still exits 0: that counts as unclean here.
+  const output = check.stdout + check.stderr;
+  return { clean: check.code === 0 && !output.includes('differences between boot sector and its backup'), output, boot: parseFatBootSector(sector)!, serial, hashes: await walkHashes(out.path) };
 }
