@@ -4,7 +4,7 @@ import { useContext } from 'preact/hooks';
 import type { CommandInfo, CommandOutcome, JobEvent, RpcClient } from './rpc-client.js';
 import type { WhenContext } from './when-clause.js';
 
-export type Screen = 'disks' | 'backup' | 'images' | 'schedules' | 'plugins' | 'views' | 'settings' | 'status';
+export type Screen = 'disks' | 'backup' | 'images' | 'schedules' | 'plugins' | 'views' | 'settings' | 'status' | 'script';
 
 export interface Toast {
   id: number;

@@ -10,6 +10,7 @@ import { CommandPalette } from './palette.js';
 import { PluginsScreen } from './plugins-screen.js';
 import type { CommandInfo, JobEvent, RpcClient } from './rpc-client.js';
 import { SchedulesScreen } from './schedules-screen.js';
+import { ScriptScreen } from './script-screen.js';
 import { SettingsScreen } from './settings-screen.js';
 import { StatusScreen } from './status-screen.js';
 import { ViewsScreen } from './views-screen.js';
@@ -22,6 +23,7 @@ const SCREENS: { id: Screen; label: string }[] = [
   { id: 'schedules', label: 'Schedules' },
   { id: 'plugins', label: 'Plugins' },
   { id: 'views', label: 'Views' },
+  { id: 'script', label: 'Script' },
   { id: 'settings', label: 'Settings' },
 ];
 
@@ -92,6 +94,7 @@ export function App({ rpc, commands }: { rpc: RpcClient; commands: CommandInfo[]
           {screen === 'schedules' && <SchedulesScreen />}
           {screen === 'plugins' && <PluginsScreen />}
           {screen === 'views' && <ViewsScreen />}
+          {screen === 'script' && <ScriptScreen />}
           {screen === 'settings' && <SettingsScreen />}
         </main>
         <JobBar />

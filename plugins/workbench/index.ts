@@ -2,6 +2,7 @@
 import type { PluginContext } from '../../sdk/index.js';
 import { demoCommand } from './demo-command.js';
 import { fsUsageCommand } from './fs-usage-command.js';
+import { scriptSaveCommand } from './script-save-command.js';
 import { commandsCommand, pluginsCommand } from './palette-commands.js';
 import { serveCommand, serveUrlCommand } from './serve-command.js';
 
@@ -12,4 +13,5 @@ export function activate(ctx: PluginContext): void {
   ctx.commands.registerCommand('shadowdisk.workbench.serve', (args, run) => serveCommand(ctx, args, run));
   ctx.commands.registerCommand('shadowdisk.workbench.serve-url', () => serveUrlCommand(ctx));
   ctx.commands.registerCommand('shadowdisk.workbench.fs-usage', (args) => fsUsageCommand(args));
+  ctx.commands.registerCommand('shadowdisk.workbench.script-save', (args) => scriptSaveCommand(args));
 }

@@ -1,7 +1,7 @@
 // The web UI in Debian's Chromium against a real `shadowdisk serve` and real loop devices: the token, the palette from the
 // keyboard, a GPT queued, previewed, undone and applied (judged by sfdisk), a backup with live progress (judged by
 // image verify), an installed plugin's command and view, a schedule made in the UI; no console errors; screenshots.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -46,6 +46,8 @@ let backend: Backend;
 let browser: TestBrowser;
 let page: Page;
 let app: AppPage;
+/** Requests for Monaco's files: none until the Script screen opens. */
+const monacoRequests: string[] = [];
 
 beforeAll(async () => {
   state = await traversableStateDir();
@@ -56,6 +58,7 @@ beforeAll(async () => {
   browser = await launchBrowser();
   ({ page } = await browser.newPage());
   app = new AppPage(page);
+  page.on('request', (r) => /\/monaco\/|\/editor\.(html|js)/.test(r.url()) && monacoRequests.push(r.url()));
   await app.open(backend.url);
 }, 120_000);
 
@@ -232,6 +235,34 @@ describe('web UI in Chromium', () => {
     expect(listed.schedules).toHaveLength(1);
     expect(listed.schedules[0]).toMatchObject({ id: 'nightly-verify', taskType: 'shadowdisk.scheduler.verify', cron: '30 3 * * *', timezone: 'Europe/Berlin', params: JSON.parse(params) });
     await browser.screenshot(page, 'schedules');
+  });
+
+  it("loads Monaco only when the Script screen opens, completes the SDK's script types, and saves and dry-runs the script", async () => {
+    expect(monacoRequests).toEqual([]);
+    await app.goTo('Script');
+    const editorFrame = page.frameLocator('iframe[title="Script editor"]');
+    await editorFrame.locator('body[data-ready="true"]').waitFor({ timeout: 60_000 });
+    expect(monacoRequests.some((u) => u.includes('/monaco/vs/'))).toBe(true);
+    await editorFrame.locator('.monaco-editor .view-lines').click();
+    await page.keyboard.press('Control+Home');
+    for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('End');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('sd.');
+    const suggestions = editorFrame.locator('.suggest-widget .monaco-list-row');
+    await expect.poll(() => suggestions.allInnerTexts(), { timeout: 30_000 }).toEqual(expect.arrayContaining([expect.stringMatching(/^cli/), expect.stringMatching(/^executeCommand/), expect.stringMatching(/^dryRun/)]));
+    await page.keyboard.press('Escape');
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Backspace');
+    await browser.screenshot(page, 'script');
+
+    const file = join(scratch.path, 'list-disks.mjs');
+    await page.getByLabel('Script file').fill(file);
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    const output = page.getByLabel('Script output');
+    await output.waitFor();
+    expect(await output.getAttribute('data-outcome'), await output.innerText()).toBe('succeeded');
+    expect(await output.innerText()).toMatch(/\/dev\//);
+    expect(readFileSync(file, 'utf8')).toMatch(/^\/\/ A Shadowdisk script[\s\S]*export default async function \(sd\)/);
   });
 
   it('writes screenshots of the remaining screens and logs no console errors during the suite', async () => {

@@ -22,7 +22,7 @@ export interface WebServerOptions {
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.ttf': 'font/ttf', '.woff2': 'font/woff2',
+  '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.ttf': 'font/ttf', '.woff2': 'font/woff2', '.ts': 'text/plain; charset=utf-8',
 };
 
 export class WebServer implements AsyncDisposable {
@@ -66,9 +66,17 @@ export class WebServer implements AsyncDisposable {
     return `${this.origin}/?token=${this.token}`;
   }
 
-  private securityHeaders(): Record<string, string> {
+  /**
+   * The script editor page (Monaco) gets inline styles, which Monaco injects and cannot mark with a nonce, blob: workers,
+   * and may be framed by the app; scripts stay 'self' only everywhere, and no page allows eval.
+   */
+  private securityHeaders(editorPage = false): Record<string, string> {
+    const style = editorPage ? "style-src 'self' 'unsafe-inline'" : "style-src 'self'";
+    const ancestors = editorPage ? "frame-ancestors 'self'" : "frame-ancestors 'none'";
+    // Monaco starts its workers from blob: URLs that import our own worker scripts.
+    const workers = editorPage ? "worker-src 'self' blob:" : "worker-src 'self'";
     return {
-      'Content-Security-Policy': `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; worker-src 'self'; connect-src 'self' ws://127.0.0.1:${this.port} ws://localhost:${this.port}; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`,
+      'Content-Security-Policy': `default-src 'self'; script-src 'self'; ${style}; img-src 'self' data:; font-src 'self' data:; ${workers}; connect-src 'self' ws://127.0.0.1:${this.port} ws://localhost:${this.port}; object-src 'none'; base-uri 'none'; form-action 'self'; ${ancestors}`,
       'X-Content-Type-Options': 'nosniff',
       'Referrer-Policy': 'no-referrer',
       'Cross-Origin-Opener-Policy': 'same-origin',
@@ -106,7 +114,7 @@ export class WebServer implements AsyncDisposable {
       return this.refuse(res, 404, `No UI file '${pathname}'`);
     }
     res.writeHead(200, {
-      ...this.securityHeaders(),
+      ...this.securityHeaders(relative === '/editor.html'),
       'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
       'Content-Length': String(size),
       'Cache-Control': relative.endsWith('.html') ? 'no-store' : 'private, max-age=3600',
