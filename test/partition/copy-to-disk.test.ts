@@ -71,7 +71,7 @@ describe('part copy --to another disk', () => {
     expect(await fileSha(d.sourceImage.path)).toBe(sourceBefore);
   });
 
-  it('refuses a mounted source and a source whose table changed since queueing, with the target unchanged', { timeout: 60_000 }, async () => {
+  it('refuses a mounted source, a source whose table changed since queueing, and a copy to its own disk under another name, with the target unchanged', { timeout: 60_000 }, async () => {
     await using d = await twoDisks();
     const targetBefore = await fileSha(d.targetImage.path);
     await part(d.host, 'copy', [d.source.path, '1'], { to: d.target.path, start: '20MiB' });
@@ -87,10 +87,13 @@ describe('part copy --to another disk', () => {
     expect(isShadowError(stale, 'PLAN_STALE'), String(stale)).toBe(true);
     expect((stale as Error).message).toMatch(/copied from, changed since the copy was queued/);
     expect(await fileSha(d.targetImage.path)).toBe(targetBefore);
-    await part(d.host, 'copy', [d.source.path, '1'], { to: d.source.path, start: '80MiB' }).then(
-      () => expect.fail('a copy --to its own disk was queued'),
-      (e: unknown) => expect(isShadowError(e, 'INVALID_ARGUMENT'), String(e)).toBe(true),
-    );
+    // Its own disk, by its name or by the image file behind its loop device.
+    for (const to of [d.source.path, d.sourceImage.path]) {
+      await part(d.host, 'copy', [d.source.path, '1'], { to, start: '80MiB' }).then(
+        () => expect.fail(`a copy --to ${to} (its own disk) was queued`),
+        (e: unknown) => expect(isShadowError(e, 'INVALID_ARGUMENT') && /the disk being copied from/.test(String(e)), String(e)).toBe(true),
+      );
+    }
   });
 
   it('finishes a copy to another disk cancelled after its first step, through shadowdisk recover', { timeout: 60_000 }, async () => {

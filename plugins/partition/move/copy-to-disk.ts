@@ -1,6 +1,9 @@
 // `part copy <disk> <n> --to <target> --start S`: the copy is queued in the target disk's plan, naming the source
 // partition as its disk was then; at apply the source disk must still be so (else PLAN_STALE), the source partition
 // must not be in use, and its bytes are read from there by the move engine under the target's journal.
+import { statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { loopStatus } from '../../../native/index.js';
 import type { CommandArgs } from '../../../sdk/index.js';
 import { ShadowError } from '../../../sdk/index.js';
 import { describePath } from '../block-devices.js';
@@ -13,9 +16,25 @@ import type { DiskGeometry, Layout } from '../table/layout.js';
 
 type CopyOp = Extract<Operation, { op: 'copy' }>;
 
+/** What holds a disk's bytes: a block device's number, or a file's (also behind a loop device over the whole file). */
+function storageOf(path: string): string {
+  const stat = statSync(path);
+  if (!stat.isBlockDevice()) return `file ${stat.dev}:${stat.ino}`;
+  if (basename(path).startsWith('loop')) {
+    const loop = loopStatus(path);
+    if (loop.offsetBytes === 0n) {
+      const backing = statSync(loop.backingFile);
+      return backing.isBlockDevice() ? `block ${backing.rdev}` : `file ${backing.dev}:${backing.ino}`;
+    }
+  }
+  return `block ${stat.rdev}`;
+}
+
 /** The copy of partition `number` of `source` into free space of the target disk (`geometry`, `before`) at `start`. */
 export function copyFromDiskOperation(services: PartServices, source: string, number: number, target: string, start: string, geometry: DiskGeometry, before: Layout | null, args: CommandArgs, uuid: () => string): CopyOp {
-  if (source === target) throw new ShadowError('INVALID_ARGUMENT', `${source} is the disk being copied from; leave out --to to copy a partition within its own disk`);
+  if (source === target || storageOf(source) === storageOf(target)) {
+    throw new ShadowError('INVALID_ARGUMENT', `${target} is ${source}, the disk being copied from${source === target ? '' : ', under another name'}; leave out --to to copy a partition within its own disk`);
+  }
   if (!before) throw new ShadowError('INVALID_ARGUMENT', `${target} has no partition table; queue 'part create-table ${target} gpt|mbr' first`);
   const now = services.inspect(source, typeof args.options['sector-size'] === 'string' ? Number(args.options['sector-size']) : undefined);
   const partition = now.table.layout?.partitions.find((p) => p.number === number);
