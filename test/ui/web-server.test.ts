@@ -83,6 +83,11 @@ describe('shadowdisk serve', () => {
     for (const [path, status] of [['/..%2f..%2f..%2fetc%2fpasswd', 404], ['/%E0%A4%A', 400], ['/missing.js', 404]] as const) {
       expect((await fetch(`${backend.origin}${path}`, { headers: { Cookie: cookie } })).status, path).toBe(status);
     }
+    // Only the script editor page allows Monaco's injected styles and blob: workers; no page allows eval.
+    const editorCsp = (await fetch(`${backend.origin}/editor.html`, { headers: { Cookie: cookie } })).headers.get('content-security-policy')!;
+    expect(editorCsp).toContain("style-src 'self' 'unsafe-inline'");
+    expect(editorCsp).toContain("script-src 'self';");
+    expect(editorCsp).not.toContain('unsafe-eval');
     const script = await fetch(`${backend.origin}/app.js`, { headers: { Cookie: cookie } });
     expect(script.headers.get('content-type')).toMatch(/javascript/);
     // A rebound DNS name pointing at 127.0.0.1 carries another Host header: refused even with the cookie.
