@@ -69,10 +69,11 @@ function requestFor(device: string, deviceSectors: number, toBytes: number, sect
   return request;
 }
 
-function refusal(output: string, number: string): ShadowError {
+/** fatresize's refusal as an error; `after` says what became of the filesystem (a trial writes nothing of it). */
+function refusal(output: string, what: string, after: string): ShadowError {
   const converting = /converting to (FAT\d+)/.exec(output);
-  if (converting) return new ShadowError('UNSUPPORTED', `Resizing ${number} would convert its FAT type to ${converting[1]} (the cluster count leaves its type's range), which breaks boot loaders and the partition type; choose a size that keeps the type, or back it up and format it. Nothing was written`);
-  return new ShadowError('UNSUPPORTED', `fatresize cannot resize ${number} to that size: ${output.trim().split('\n').filter((l) => !/^(fatresize |part\(|Could not get geometry)/.test(l)).slice(-2).join(' ') || 'no reason given'}. Nothing was written`);
+  if (converting) return new ShadowError('UNSUPPORTED', `Resizing ${what} would convert its FAT type to ${converting[1]} (the cluster count leaves its type's range), which breaks boot loaders and the partition type; choose a size that keeps the type, or back it up and format it. ${after}`);
+  return new ShadowError('UNSUPPORTED', `fatresize cannot resize ${what} to that size: ${output.trim().split('\n').filter((l) => !/^(fatresize |part\(|Could not get geometry)/.test(l)).slice(-2).join(' ') || 'no reason given'}. ${after}`);
 }
 
 /**
@@ -99,7 +100,7 @@ export async function checkFatResize(device: string, toBytes: number, run: RunCo
     }
     await truncate(file, runBytes);
     await fatresizeOn(file, runBytes, sectorSize, ['-s', String(request.sizeBytes)], run, (output, exitCode) => {
-      if (exitCode !== 0) throw refusal(output, `the vfat filesystem on ${device}`);
+      if (exitCode !== 0) throw refusal(output, `the vfat filesystem on ${device}`, 'Nothing was written');
     });
     const after = parseFatBootSector(readBytes(file, 0, 4096));
     if (!after || after.fatBits !== before.fatBits || after.totalSectors * after.bytesPerSector > toBytes) {
@@ -118,7 +119,7 @@ export async function resizeFat(device: string, toBytes: number | undefined, run
   const wanted = Math.min(toBytes ?? sizeBytes, sizeBytes);
   const request = requestFor(device, Math.floor(sizeBytes / sectorSize), wanted, sectorSize);
   await fatresizeOn(device, sizeBytes, sectorSize, ['-s', String(request.sizeBytes)], run, (output, exitCode) => {
-    if (exitCode !== 0) throw refusal(output, `the vfat filesystem on ${device}`);
+    if (exitCode !== 0) throw refusal(output, `the vfat filesystem on ${device}`, `Check it with 'fsck.fat -n ${device}' (fatresize asks before it writes, so a question left it as it was)`);
   });
   const fd = openSync(device, 'r+');
   try {
