@@ -13,6 +13,7 @@ import { launchBrowser, type TestBrowser } from './browser.js';
 import { AppPage } from './pages/app-page.js';
 import { BackupPage } from './pages/backup-page.js';
 import { DisksPage } from './pages/disks-page.js';
+import { PluginsPage } from './pages/plugins-page.js';
 import { SchedulesPage } from './pages/schedules-page.js';
 import { ViewsPage } from './pages/views-page.js';
 
@@ -224,6 +225,24 @@ describe('web UI in Chromium', () => {
     await browser.screenshot(page, 'views');
   });
 
+  it('installs a plugin from a package file after showing its permissions, disables it and uninstalls it', async () => {
+    const file = await npmPack(scratch.path, { name: 'tools', publisher: 'acme', permissions: ['network'], contributes: { commands: [{ id: 'acme.tools.ping', title: 'Ping' }] }, files: { 'index.js': 'export function activate() {}\n' } });
+    await app.goTo('Plugins');
+    const plugins = new PluginsPage(page);
+    const consent = await plugins.install(file);
+    expect(consent).toMatch(/Permissions asked: network/);
+    expect(consent).toMatch(/Plugin acme\.tools 1\.0\.0/);
+    const listed = async () => (JSON.parse((await cli(state.path, ['plugin', 'list', '--json'])).stdout) as { plugins: { id: string; enabled: boolean; permissions: string[] }[] }).plugins;
+    expect((await listed()).find((p) => p.id === 'acme.tools')).toMatchObject({ enabled: true, permissions: ['network'] });
+    await plugins.row('acme.tools').getByRole('button', { name: 'Disable' }).click();
+    await plugins.row('acme.tools').getByRole('button', { name: 'Enable' }).waitFor();
+    expect((await listed()).find((p) => p.id === 'acme.tools')).toMatchObject({ enabled: false });
+    await browser.screenshot(page, 'plugins');
+    await plugins.row('acme.tools').getByRole('button', { name: 'Uninstall' }).click();
+    await plugins.row('acme.tools').waitFor({ state: 'detached' });
+    expect((await listed()).map((p) => p.id)).toEqual(['acme.notes']);
+  });
+
   it('makes a schedule with the cron helper that `shadowdisk schedule list --json` then lists', async () => {
     await app.goTo('Schedules');
     const schedules = new SchedulesPage(page);
@@ -266,11 +285,14 @@ describe('web UI in Chromium', () => {
   });
 
   it('writes screenshots of the remaining screens and logs no console errors during the suite', async () => {
-    for (const [screen, name] of [['Plugins', 'plugins'], ['Settings', 'settings'], ['Hot & shadow copies', 'status']] as const) {
+    for (const [screen, name] of [['Settings', 'settings'], ['Hot & shadow copies', 'status']] as const) {
       await app.goTo(screen);
       await app.settle();
       await browser.screenshot(page, name);
     }
+    // Settings come from the plugins' configuration schemas.
+    await app.goTo('Settings');
+    expect(await page.locator('[data-setting="workbench.demoSizeMiB"] input').inputValue()).toBe('256');
     await app.goTo('Disks');
     await app.openPalette();
     await page.keyboard.type('part');
