@@ -1,8 +1,8 @@
 // One chunk as stored in a pack: its id (keyed hash of the plain bytes), then sealed (AES-256-GCM, the id as
-// associated data) framing of a kind byte (0 raw, 1 zstd) and the body. Opening checks all of it.
+// associated data and the source of the nonce, so equal chunks seal equally) framing of a kind byte (0 raw, 1 zstd) and the body. Opening checks all of it.
 import { native } from '../../../native/load.js';
 import { ShadowError } from '../../../sdk/index.js';
-import { chunkIdOf, seal, unseal, type RepositoryKeys } from './repository-keys.js';
+import { chunkIdOf, sealDeterministic, unseal, type RepositoryKeys } from './repository-keys.js';
 
 export interface EncodedBlob {
   id: string;
@@ -22,7 +22,8 @@ export function encodeBlob(keys: RepositoryKeys, plain: Uint8Array, level: numbe
     framed.set(plain, 1);
     body = framed;
   }
-  return { id, sealed: seal(keys.encryption, body, Buffer.from(id, 'hex')), plainLength: plain.length };
+  const idBytes = Buffer.from(id, 'hex');
+  return { id, sealed: sealDeterministic(keys, body, idBytes, idBytes), plainLength: plain.length };
 }
 
 /** The plain bytes of a blob read from `where` (an object name); IMAGE_TAMPERED/IMAGE_CORRUPT name it when it fails. */

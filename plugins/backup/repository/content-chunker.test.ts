@@ -15,7 +15,7 @@ function chunksOf(data: Uint8Array, feed = 1_000_003): Uint8Array[] {
 describe('content-defined chunker', () => {
   const data = randomBytes(48 * 1024 * 1024);
 
-  it('cuts random data into chunks of about 1 MiB within the bounds, losing and reordering nothing', () => {
+  it('cuts random data into chunks of about 512 KiB within the bounds, losing and reordering nothing', () => {
     const chunks = chunksOf(data);
     expect(Buffer.concat(chunks).equals(data)).toBe(true);
     for (const c of chunks.slice(0, -1)) {
@@ -23,8 +23,8 @@ describe('content-defined chunker', () => {
       expect(c.length).toBeLessThanOrEqual(DEFAULT_CHUNKER.maxBytes);
     }
     const average = data.length / chunks.length;
-    expect(average).toBeGreaterThan(700 * 1024);
-    expect(average).toBeLessThan(1500 * 1024);
+    expect(average).toBeGreaterThan(380 * 1024);
+    expect(average).toBeLessThan(700 * 1024);
   });
 
   it('cuts the same places whatever sizes the data is fed in', () => {
@@ -37,7 +37,7 @@ describe('content-defined chunker', () => {
     const after = chunksOf(shifted).map(hashOf);
     const fresh = after.filter((h) => !before.has(h));
     expect(fresh.length).toBeGreaterThan(0);
-    expect(fresh.length).toBeLessThanOrEqual(3);
+    expect(fresh.length).toBeLessThanOrEqual(4);
   });
 
   it('cuts differently under another key, and at the maximum on data with no cut point', () => {

@@ -3,10 +3,18 @@
 // killed midway leaves every finished pack usable and nothing visible but unreferenced data.
 import { createHash } from 'node:crypto';
 import type { EncodedBlob } from './chunk-blob.js';
-import { indexKey, packKey, type ChunkLocation, type PackIndex, type Repository } from './repository.js';
+import { indexKey, packKey, type PackIndex, type Repository } from './repository.js';
 
-export const PACK_TARGET_BYTES = 8 * 1024 * 1024;
+/**
+ * Packs end after a chunk whose id is an anchor (1 in 8) once they hold 4 MiB, and at 16 MiB at the latest: cut points
+ * chosen by content, like chunks, so two machines storing the same run of new chunks make byte-identical packs (see
+ * sealDeterministic) even when what came before differed.
+ */
+export const PACK_MIN_BYTES = 4 * 1024 * 1024;
+export const PACK_MAX_BYTES = 16 * 1024 * 1024;
+const isAnchor = (id: string) => (parseInt(id.slice(0, 2), 16) & 7) === 0;
 const UPLOADS_IN_FLIGHT = 3;
+const HOLD_MAX_BYTES = 64 * 1024 * 1024;
 
 export class PackWriter {
   private blobs: EncodedBlob[] = [];
@@ -16,17 +24,46 @@ export class PackWriter {
   packsWritten = 0;
   bytesUploaded = 0;
 
-  constructor(private readonly repository: Repository, private readonly onIndexed?: (pack: string, entries: Map<string, ChunkLocation>) => void, private readonly targetBytes = PACK_TARGET_BYTES) {}
+  /**
+   * `avoid`: pack names a prune has marked for deletion; a pack that would get one is sealed differently.
+   * `keep`: asked for each chunk when its pack is cut; a chunk it refuses (another writer now stores it) is left out.
+   */
+  constructor(private readonly repository: Repository, private readonly avoid: ReadonlySet<string> = new Set(), private readonly keep: (id: string) => boolean = () => true, private readonly holdUntil = 0) {}
 
+  private held: EncodedBlob[] = [];
+  private heldBytes = 0;
+
+  /**
+   * Until `holdUntil` (and up to HOLD_MAX_BYTES), chunks are held back rather than packed: writers started together
+   * get time to see each other's locks, so `keep` can leave to a peer what it will store anyway.
+   */
   async add(blob: EncodedBlob): Promise<void> {
+    if (Date.now() < this.holdUntil && this.heldBytes < HOLD_MAX_BYTES) {
+      this.held.push(blob);
+      this.heldBytes += blob.sealed.length;
+      return;
+    }
+    await this.release();
+    await this.append(blob);
+  }
+
+  private async release(): Promise<void> {
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    for (const blob of held) await this.append(blob);
+  }
+
+  private async append(blob: EncodedBlob): Promise<void> {
     if (this.failure) throw this.failure;
     this.blobs.push(blob);
     this.bytes += blob.sealed.length;
-    if (this.bytes >= this.targetBytes) await this.cut();
+    if ((this.bytes >= PACK_MIN_BYTES && isAnchor(blob.id)) || this.bytes >= PACK_MAX_BYTES) await this.cut();
   }
 
   /** Uploads what is pending and waits for every upload. */
   async flush(): Promise<void> {
+    await this.release();
     if (this.blobs.length > 0) await this.cut();
     while (this.uploads.size > 0) await Promise.race(this.uploads);
     if (this.failure) throw this.failure;
@@ -38,9 +75,10 @@ export class PackWriter {
   }
 
   private async cut(): Promise<void> {
-    const blobs = this.blobs;
+    const blobs = this.blobs.filter((b) => this.keep(b.id));
     this.blobs = [];
     this.bytes = 0;
+    if (blobs.length === 0) return;
     const index: PackIndex = { pack: '', blobs: [] };
     let offset = 0;
     for (const blob of blobs) {
@@ -48,17 +86,23 @@ export class PackWriter {
       offset += blob.sealed.length;
     }
     // The pack also carries its own index (sealed, then its length), so a lost index can be rebuilt from the pack.
-    const header = this.repository.sealJson(index.blobs, 'pack header');
-    const length = Buffer.alloc(4);
-    length.writeUInt32LE(header.length);
-    const pack = Buffer.concat([...blobs.map((b) => b.sealed), header, length]);
+    const packOf = (header: Buffer) => {
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(header.length);
+      return Buffer.concat([...blobs.map((b) => b.sealed), header, length]);
+    };
+    let pack = packOf(this.repository.sealJsonDeterministic(index.blobs, 'pack header'));
     index.pack = createHash('sha256').update(pack).digest('hex');
+    if (this.avoid.has(index.pack)) {
+      // A prune may delete that name at any moment: this pack must live under another.
+      pack = packOf(this.repository.sealJson(index.blobs, 'pack header'));
+      index.pack = createHash('sha256').update(pack).digest('hex');
+    }
     const upload = (async () => {
       await this.repository.store.put(packKey(index.pack), pack);
-      await this.repository.store.put(indexKey(index.pack), this.repository.sealJson(index, 'index'));
+      await this.repository.store.put(indexKey(index.pack), this.repository.sealJsonDeterministic(index, 'index'));
       this.packsWritten++;
       this.bytesUploaded += pack.length;
-      this.onIndexed?.(index.pack, new Map(index.blobs.map(([id, o, l, p]) => [id, { pack: index.pack, offset: o, length: l, plainLength: p }])));
     })();
     const tracked = upload.catch((error: unknown) => {
       this.failure ??= error;

@@ -7,7 +7,10 @@ import type { PluginContext, RunContext } from '../../../sdk/index.js';
 import { planBackup } from '../engine/source-planner.js';
 import { SourceReader } from '../engine/source-reader.js';
 import { refuseWritableMounts } from '../engine/mount-state.js';
-import { bySegment, includedRanges } from '../engine/packed-stream.js';
+import { bySegment, includedRanges, sliceRanges, type SourceRange } from '../engine/packed-stream.js';
+import type { StreamManifest } from '../engine/backup-manifest.js';
+import { ShadowError } from '../../../sdk/index.js';
+import { PeerView } from './repository-peers.js';
 import { readWindows, WINDOW_BYTES, windowsOf } from '../engine/read-windows.js';
 import { encodeBlob } from './chunk-blob.js';
 import { ContentChunker } from './content-chunker.js';
@@ -15,7 +18,7 @@ import { PackWriter } from './pack-writer.js';
 import { markedPacks } from './repository-prune.js';
 import { RepositoryLock } from './repository-lock.js';
 import { chunkIdOf } from './repository-keys.js';
-import type { Repository, SnapshotManifest } from './repository.js';
+import { chunkLocations, type Repository, type SnapshotManifest } from './repository.js';
 
 export interface RepositoryBackupOptions {
   source: string;
@@ -36,17 +39,53 @@ export interface RepositoryBackupResult {
   mibPerSec: number;
 }
 
+const PEER_WAIT_MS = 10 * 60_000;
+/** Writers started within this of each other (process start-up differs by seconds) still share the upload out. */
+const PEER_DISCOVERY_MS = 5_000;
+const rangesOf = new WeakMap<StreamManifest, SourceRange[]>();
+
+/** The packed bytes [offset, offset + length) of a stream, read from the source again. */
+async function rereadChunk(source: SourceReader, stream: StreamManifest, offset: number, length: number): Promise<Uint8Array> {
+  const buffer = new Uint8Array(length);
+  let at = 0;
+  let ranges = rangesOf.get(stream);
+  if (!ranges) rangesOf.set(stream, (ranges = includedRanges(stream)));
+  for (const range of sliceRanges(ranges, offset, length)) {
+    await source.readInto(buffer.subarray(at, at + range.lengthBytes), range.offsetBytes);
+    at += range.lengthBytes;
+  }
+  return buffer;
+}
+
 export async function runRepositoryBackup(ctx: PluginContext, repository: Repository, options: RepositoryBackupOptions, run: RunContext): Promise<RepositoryBackupResult> {
   refuseWritableMounts(options.source);
   const started = performance.now();
-  await using _lock = await RepositoryLock.acquire(repository, 'backup');
+  await using lock = await RepositoryLock.acquire(repository, 'backup');
   // Packs a prune has marked for deletion are not reused: their chunks are stored again if needed.
-  const known = await repository.chunkIndex(await markedPacks(repository));
+  const marked = await markedPacks(repository);
+  const indexes = await repository.readIndexes(marked);
+  const known = chunkLocations(indexes);
+  const peers = new PeerView(repository, lock, Date.now(), known, marked);
+  await peers.start(indexes);
   await using source = await SourceReader.open(options.source);
   const manifest = await planBackup(ctx, source, run);
   const level = options.compressionLevel ?? 3;
   const gear = repository.gear();
-  const packs = new PackWriter(repository);
+  const deferred: { id: string; stream: StreamManifest; offset: number; length: number }[] = [];
+  const owners = new Set<string>();
+  // A chunk waiting in a pack that a peer discovered since now owns is left to that peer, like one deferred at once.
+  const places = new Map<string, { stream: StreamManifest; offset: number; length: number }>();
+  let leftovers = false;
+  const packs = new PackWriter(repository, marked, (id) => {
+    // The leftovers at the end are ours to store, whoever owns them.
+    const owner = leftovers ? undefined : peers.ownerOf(id);
+    if (!owner) return true;
+    deferred.push({ id, ...places.get(id)! });
+    owners.add(owner);
+    newChunks--;
+    newBytes -= places.get(id)!.length;
+    return false;
+  }, Date.now() + PEER_DISCOVERY_MS);
   const pending = new Set<string>();
   const streams: SnapshotManifest['streams'] = [];
   const total = manifest.streams.reduce((n, s) => n + s.packedBytes, 0);
@@ -54,35 +93,65 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
   let chunks = 0;
   let newChunks = 0;
   let newBytes = 0;
-  // The id (a keyed hash) comes first: a chunk the repository holds is neither compressed nor encrypted again.
-  const store = async (list: [string, number][], chunk: Uint8Array) => {
-    const id = chunkIdOf(repository.keys, chunk);
-    list.push([id, chunk.length]);
-    chunks++;
-    if (known.has(id) || pending.has(id)) return;
-    pending.add(id);
+  const upload = async (id: string, chunk: Uint8Array) => {
     newChunks++;
     newBytes += chunk.length;
     await packs.add(encodeBlob(repository.keys, chunk, level, id));
   };
+  // The id (a keyed hash) comes first: a chunk the repository holds is neither compressed nor encrypted again, and one
+  // a peer running alongside stores is left to it.
+  const store = async (list: [string, number][], chunk: Uint8Array, stream: StreamManifest, offset: number) => {
+    const id = chunkIdOf(repository.keys, chunk);
+    list.push([id, chunk.length]);
+    chunks++;
+    peers.tick();
+    if (known.has(id) || pending.has(id)) return;
+    pending.add(id);
+    const owner = peers.ownerOf(id);
+    if (owner) {
+      deferred.push({ id, stream, offset, length: chunk.length });
+      owners.add(owner);
+      return;
+    }
+    places.set(id, { stream, offset, length: chunk.length });
+    await upload(id, chunk);
+  };
   try {
     for (const stream of manifest.streams) {
       const list: [string, number][] = [];
+      let packed = 0;
+      const emit = async (chunk: Uint8Array) => {
+        await store(list, chunk, stream, packed);
+        packed += chunk.length;
+      };
       const chunker = new ContentChunker(gear, repository.config.chunker);
       const groups = bySegment(includedRanges(stream), stream.startBytes, WINDOW_BYTES);
       for await (const { window, data } of readWindows(source, windowsOf(groups), run.signal)) {
         for (const group of window.groups) {
           for (const r of group.ranges) {
-            for (const chunk of chunker.push(data.subarray(r.offsetBytes - window.start, r.offsetBytes - window.start + r.lengthBytes))) await store(list, chunk);
+            for (const chunk of chunker.push(data.subarray(r.offsetBytes - window.start, r.offsetBytes - window.start + r.lengthBytes))) await emit(chunk);
             done += r.lengthBytes;
           }
         }
         run.progress({ phase: 'backup', done, total });
       }
-      for (const chunk of chunker.finish()) await store(list, chunk);
+      for (const chunk of chunker.finish()) await emit(chunk);
       streams.push({ id: stream.id, chunks: list });
     }
     await packs.flush();
+    await lock.setPhase('flushed');
+    if (deferred.length > 0) {
+      leftovers = true;
+      // What the peers did not store (they lacked it, or died) is read again and stored here.
+      await peers.awaitPeers(owners, PEER_WAIT_MS, run);
+      for (const chunk of deferred) {
+        if (known.has(chunk.id)) continue;
+        const plain = await rereadChunk(source, chunk.stream, chunk.offset, chunk.length);
+        if (chunkIdOf(repository.keys, plain) !== chunk.id) throw new ShadowError('IO_ERROR', `The source ${options.source} changed during the backup (bytes ${chunk.offset}+${chunk.length} of stream ${chunk.stream.id} read differently the second time); back up an unmounted or snapshotted source`);
+        await upload(chunk.id, plain);
+      }
+      await packs.flush();
+    }
   } catch (error) {
     await packs.settle();
     throw error;

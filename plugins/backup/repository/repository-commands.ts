@@ -9,7 +9,7 @@ import { checkRepository, parseSubset } from './repository-check.js';
 import { listLocks } from './repository-lock.js';
 import { pruneRepository, referencedChunks } from './repository-prune.js';
 import { restoreSnapshot, verifySnapshot } from './repository-restore.js';
-import { Repository } from './repository.js';
+import { chunkLocations, Repository, type ChunkLocation, type SnapshotManifest } from './repository.js';
 import type { RetentionPolicy } from './retention.js';
 
 function repoUrl(args: CommandArgs, first = true): string {
@@ -41,6 +41,19 @@ async function withRepository<T>(ctx: PluginContext, args: CommandArgs, work: (r
   }
 }
 
+/** Stored (sealed) bytes of a snapshot's distinct chunks, and of those no other snapshot references: what it adds. */
+function storedShares(snapshot: SnapshotManifest, all: readonly SnapshotManifest[], index: Map<string, ChunkLocation>): { storedBytes: number; exclusiveBytes: number } {
+  const others = referencedChunks(all.filter((s) => s.id !== snapshot.id));
+  let storedBytes = 0;
+  let exclusiveBytes = 0;
+  for (const id of referencedChunks([snapshot])) {
+    const length = index.get(id)?.length ?? 0;
+    storedBytes += length;
+    if (!others.has(id)) exclusiveBytes += length;
+  }
+  return { storedBytes, exclusiveBytes };
+}
+
 export const repositoryCommands = (ctx: PluginContext) => ({
   async init(args: CommandArgs): Promise<CommandResult> {
     const url = repoUrl(args);
@@ -66,13 +79,15 @@ export const repositoryCommands = (ctx: PluginContext) => ({
   async stats(args: CommandArgs): Promise<CommandResult> {
     return withRepository(ctx, args, async (repository) => {
       const snapshots = await repository.snapshots();
-      const index = await repository.chunkIndex();
+      const indexes = await repository.readIndexes();
+      const index = chunkLocations(indexes);
+      const indexedBlobs = indexes.reduce((n, i) => n + i.blobs.length, 0);
       const packs = await repository.store.list('data/');
       const storedBytes = packs.reduce((n, p) => n + p.sizeBytes, 0);
       const referenced = referencedChunks(snapshots);
       const uniqueBytes = [...referenced].reduce((n, id) => n + (index.get(id)?.plainLength ?? 0), 0);
       const totalBytes = snapshots.reduce((n, s) => n + s.usedBytes, 0);
-      const data = { repository: repository.url, snapshots: snapshots.length, packs: packs.length, chunks: index.size, referencedChunks: referenced.size, totalBytes, uniqueBytes, storedBytes, dedupRatio: storedBytes > 0 ? totalBytes / storedBytes : 0, perSnapshot: snapshots.map((s) => ({ id: s.id, source: s.source, host: s.host, usedBytes: s.usedBytes, addedBytes: s.addedBytes })) };
+      const data = { repository: repository.url, snapshots: snapshots.length, packs: packs.length, chunks: index.size, indexedBlobs, referencedChunks: referenced.size, totalBytes, uniqueBytes, storedBytes, dedupRatio: storedBytes > 0 ? totalBytes / storedBytes : 0, perSnapshot: snapshots.map((s) => ({ id: s.id, source: s.source, host: s.host, usedBytes: s.usedBytes, addedBytes: s.addedBytes, ...storedShares(s, snapshots, index) })) };
       return { data, text: `${repository.url}: ${snapshots.length} snapshot(s) of ${formatBytes(totalBytes)} used data, ${formatBytes(uniqueBytes)} unique, stored in ${formatBytes(storedBytes)} (${packs.length} packs, ${index.size} chunks; ${data.dedupRatio.toFixed(2)}x)` };
     });
   },
@@ -101,9 +116,10 @@ export const repositoryCommands = (ctx: PluginContext) => ({
       if (n !== undefined) policy[key] = n;
     }
     const waitSeconds = integer(args, 'wait', 0, 86_400) ?? 600;
+    const maxUnused = integer(args, 'max-unused', 0, 100) ?? 10;
     return withRepository(ctx, args, async (repository) => {
-      const result = await pruneRepository(repository, Object.keys(policy).length > 0 ? policy : undefined, { waitMs: waitSeconds * 1000 }, run);
-      return { data: { repository: repository.url, ...result }, text: `Pruned ${repository.url}: forgot ${result.forgotten.length} snapshot(s), kept ${result.kept.length}; deleted ${result.packsDeleted} pack(s) (${formatBytes(result.bytesFreed)})${result.packsDeferred ? `; ${result.packsDeferred} pack(s) stay marked until running backups finish` : ''}` };
+      const result = await pruneRepository(repository, Object.keys(policy).length > 0 ? policy : undefined, { waitMs: waitSeconds * 1000, maxUnused: maxUnused / 100 }, run);
+      return { data: { repository: repository.url, ...result }, text: `Pruned ${repository.url}: forgot ${result.forgotten.length} snapshot(s), kept ${result.kept.length}; repacked ${result.packsRepacked} and deleted ${result.packsDeleted} pack(s) (${formatBytes(result.bytesFreed)} freed)${result.packsDeferred ? `; ${result.packsDeferred} pack(s) stay marked until running backups finish` : ''}` };
     });
   },
 

@@ -22,6 +22,8 @@ export interface RepositoryKeys {
   /** Names chunks: HMAC-SHA-256(chunkId, plain). */
   readonly chunkId: Buffer;
   readonly gearSeed: Buffer;
+  /** Derives nonces from content (SIV-style) for chunks and pack headers: see sealDeterministic. */
+  readonly nonce: Buffer;
 }
 
 const NONCE = 12;
@@ -34,8 +36,7 @@ async function passphraseKey(passphrase: string, salt: Buffer, kdf: KdfParams): 
   });
 }
 
-export function seal(key: Buffer, plain: Uint8Array, aad: string | Uint8Array): Buffer {
-  const nonce = randomBytes(NONCE);
+export function seal(key: Buffer, plain: Uint8Array, aad: string | Uint8Array, nonce: Uint8Array = randomBytes(NONCE)): Buffer {
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(typeof aad === 'string' ? Buffer.from(aad) : aad);
   return Buffer.concat([nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
@@ -80,7 +81,18 @@ export async function unwrapKey(file: KeyFile, passphrase: string): Promise<Buff
 export function deriveKeys(master: Buffer): RepositoryKeys {
   // The master key is random, so a fixed salt suffices.
   const derive = (purpose: string) => Buffer.from(hkdfSync('sha256', master, 'shadowdisk repository', `shadowdisk repository v1 ${purpose}`, 32));
-  return { encryption: derive('encryption'), chunkId: derive('chunk id'), gearSeed: derive('gear') };
+  return { encryption: derive('encryption'), chunkId: derive('chunk id'), gearSeed: derive('gear'), nonce: derive('nonce') };
+}
+
+/**
+ * Seals with a nonce derived from `identity` (a keyed hash of the plain bytes, or the bytes themselves): the same
+ * content always seals to the same bytes, so two machines packing the same chunks write the same pack under the same
+ * name and it is stored once. A nonce repeats only with the same plaintext, which GCM tolerates; what it reveals,
+ * that two objects are equal, their names reveal already.
+ */
+export function sealDeterministic(keys: RepositoryKeys, plain: Uint8Array, aad: string | Uint8Array, identity: Uint8Array): Buffer {
+  const nonce = createHmac('sha256', keys.nonce).update(identity).digest().subarray(0, NONCE);
+  return seal(keys.encryption, plain, aad, nonce);
 }
 
 export function chunkIdOf(keys: RepositoryKeys, plain: Uint8Array): string {

@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import type { PluginContext } from '../../../sdk/index.js';
 import { ShadowError } from '../../../sdk/index.js';
 import { LocalObjectStore, type ObjectStore, type RepositoryKind } from './object-store.js';
-import { S3ObjectStore, s3Location } from './s3-object-store.js';
 
 export const localRepositoryKind: RepositoryKind = {
   schemes: ['file'],
@@ -13,7 +12,11 @@ export const localRepositoryKind: RepositoryKind = {
 
 export const s3RepositoryKind: RepositoryKind = {
   schemes: ['s3'],
-  open: async (url, { settings }) => new S3ObjectStore(s3Location(url, settings)),
+  open: async (url, { settings }) => {
+    // The AWS SDK takes a while to load: only when an s3:// repository is opened.
+    const { S3ObjectStore, s3Location } = await import('./s3-object-store.js');
+    return new S3ObjectStore(s3Location(url, settings));
+  },
 };
 
 /** `file:///srv/repo`, `s3://bucket/prefix`, or a plain folder path (the local kind). */

@@ -12,7 +12,11 @@ export interface LockRecord {
   host: string;
   pid: number;
   kind: LockKind;
+  /** Last refresh. */
   time: string;
+  started: string;
+  /** A backup says 'flushed' once every chunk it will upload is uploaded and indexed (see repository-peers.ts). */
+  phase?: 'running' | 'flushed';
 }
 
 export interface HeldLock {
@@ -56,6 +60,8 @@ export async function listLocks(repository: Repository): Promise<HeldLock[]> {
 export class RepositoryLock implements AsyncDisposable {
   private readonly timer: NodeJS.Timeout;
   private refreshing: Promise<void> = Promise.resolve();
+  private readonly started = new Date().toISOString();
+  private phase: LockRecord['phase'] = 'running';
 
   private constructor(private readonly repository: Repository, readonly key: string, private readonly kind: LockKind) {
     this.timer = setInterval(() => {
@@ -78,8 +84,14 @@ export class RepositoryLock implements AsyncDisposable {
     return lock;
   }
 
+  async setPhase(phase: NonNullable<LockRecord['phase']>): Promise<void> {
+    this.phase = phase;
+    await this.refreshing;
+    await this.write();
+  }
+
   private async write(): Promise<void> {
-    const record: LockRecord = { host: hostname(), pid: process.pid, kind: this.kind, time: new Date().toISOString() };
+    const record: LockRecord = { host: hostname(), pid: process.pid, kind: this.kind, time: new Date().toISOString(), started: this.started, ...(this.phase ? { phase: this.phase } : {}) };
     await this.repository.store.put(this.key, this.repository.sealJson(record, 'lock'));
   }
 

@@ -8,7 +8,7 @@ import type { BackupManifest } from '../engine/backup-manifest.js';
 import { decodeBlob } from './chunk-blob.js';
 import { DEFAULT_CHUNKER, gearTable, type ChunkerParams } from './content-chunker.js';
 import type { ObjectStore } from './object-store.js';
-import { deriveKeys, newKeyFile, seal, unseal, unwrapKey, type KeyFile, type RepositoryKeys } from './repository-keys.js';
+import { deriveKeys, newKeyFile, seal, sealDeterministic, unseal, unwrapKey, type KeyFile, type RepositoryKeys } from './repository-keys.js';
 
 export interface RepositoryConfig {
   version: 1;
@@ -62,6 +62,15 @@ async function inParallel<T, R>(items: readonly T[], width: number, work: (item:
 }
 export { inParallel };
 
+/** Where each chunk is (the first pack listed, when several hold it). */
+export function chunkLocations(indexes: readonly PackIndex[]): Map<string, ChunkLocation> {
+  const map = new Map<string, ChunkLocation>();
+  for (const index of indexes) {
+    for (const [id, offset, length, plainLength] of index.blobs) if (!map.has(id)) map.set(id, { pack: index.pack, offset, length, plainLength });
+  }
+  return map;
+}
+
 export class Repository {
   private constructor(readonly store: ObjectStore, readonly keys: RepositoryKeys, readonly config: RepositoryConfig) {}
 
@@ -104,6 +113,12 @@ export class Repository {
     return seal(this.keys.encryption, Buffer.from(JSON.stringify(value)), aad);
   }
 
+  /** Equal values seal to equal bytes (pack headers and indexes, which concurrent writers may produce alike). */
+  sealJsonDeterministic(value: unknown, aad: string): Buffer {
+    const plain = Buffer.from(JSON.stringify(value));
+    return sealDeterministic(this.keys, plain, aad, plain);
+  }
+
   async readJson<T>(key: string, aad: string): Promise<T> {
     return JSON.parse(unseal(this.keys.encryption, await this.store.get(key), aad, `Object '${key}'`).toString('utf8')) as T;
   }
@@ -124,11 +139,7 @@ export class Repository {
   }
 
   async chunkIndex(excluded?: ReadonlySet<string>): Promise<Map<string, ChunkLocation>> {
-    const map = new Map<string, ChunkLocation>();
-    for (const index of await this.readIndexes(excluded)) {
-      for (const [id, offset, length, plainLength] of index.blobs) if (!map.has(id)) map.set(id, { pack: index.pack, offset, length, plainLength });
-    }
-    return map;
+    return chunkLocations(await this.readIndexes(excluded));
   }
 
   async snapshotIds(): Promise<string[]> {
