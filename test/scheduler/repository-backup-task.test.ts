@@ -1,0 +1,31 @@
+// The backup task type into a repository: each run is a snapshot, the second stores nothing new.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run, sparseImage, tempDir } from '../helpers/index.js';
+import { schedulerHarness } from './harness.js';
+
+describe('the backup task type with a repository', () => {
+  it('backs up into a repository on schedule, the second run adding no data, and refuses a task with neither folder nor repository', async () => {
+    await using h = await schedulerHarness('2026-06-01T00:00:00Z');
+    await using scratch = await tempDir();
+    await using volume = await sparseImage(32 * 1024 * 1024);
+    await run('mkfs.ext4', ['-q', '-F', volume.path]);
+    const passphraseFile = join(scratch.path, 'pass');
+    await writeFile(passphraseFile, 'schedule secret\n');
+    const repo = `file://${scratch.path}/repo`;
+    await h.host.executeCommand('shadowdisk.backup.repo-init', { positionals: [repo], options: { 'passphrase-file': passphraseFile, 'kdf-cost': '10' } });
+    h.add('nightly', { task: 'shadowdisk.scheduler.backup', cron: '0 2 * * *', timezone: 'UTC', params: JSON.stringify({ source: volume.path, repo, name: 'vol', passphraseFile }) });
+    h.clock.set('2026-06-01T02:00:00Z');
+    expect((await h.services.scheduler.tick().done)[0]).toMatchObject({ status: 'succeeded' });
+    h.clock.set('2026-06-02T02:00:00Z');
+    const [second] = await h.services.scheduler.tick().done;
+    expect(second).toMatchObject({ status: 'succeeded' });
+    expect(second!.log).toMatch(/Snapshot [0-9a-f]{32} of .* in file:\/\/.*: 0 bytes uploaded/);
+    const listed = (await h.host.executeCommand('shadowdisk.backup.repo-list', { positionals: [repo], options: { 'passphrase-file': passphraseFile } })).data as { snapshots: { source: string }[] };
+    expect(listed.snapshots.map((s) => s.source)).toEqual(['vol', 'vol']);
+    h.add('nowhere', { task: 'shadowdisk.scheduler.backup', cron: '0 3 * * *', timezone: 'UTC', params: JSON.stringify({ source: volume.path }) });
+    h.clock.set('2026-06-02T03:00:00Z');
+    expect((await h.services.scheduler.tick().done)[0]).toMatchObject({ status: 'failed', errorCode: 'INVALID_ARGUMENT' });
+  });
+});
