@@ -16,7 +16,9 @@ export interface ShadowSetSource {
 
 export interface BackupParams {
   source: string | ShadowSetSource;
-  dir: string;
+  /** Images go to this folder as chains; or, with `repo`, snapshots go to a repository (docs/repositories.md). */
+  dir?: string;
+  repo?: string;
   name: string;
   fullEvery: number;
   passphraseFile?: string;
@@ -25,8 +27,9 @@ export interface BackupParams {
   hot: boolean;
 }
 
-interface ChainParams extends Omit<BackupParams, 'source'> {
+interface ChainParams extends Omit<BackupParams, 'source' | 'dir'> {
   source: string;
+  dir: string;
 }
 
 export interface ChainImage {
@@ -41,16 +44,30 @@ export interface BackupTaskResult {
   bytes: number;
   /** Where the schedule's retention applies: one chain per volume. */
   retention: RetentionTarget[];
+  /** With `repo`: the snapshot made (retention there is `repo prune --keep-...`). */
+  snapshot?: { repository: string; id: string; uploadedBytes: number };
 }
 
 export async function backupTask(commands: Commands, params: unknown, run: TaskRunContext): Promise<BackupTaskResult> {
   const p = params as BackupParams;
+  if (p.repo !== undefined) return repositoryBackup(commands, p, p.repo, run);
+  if (p.dir === undefined) throw new ShadowError('INVALID_ARGUMENT', 'A backup task needs a folder (dir) or a repository (repo) to back up into');
   const dir = resolve(p.dir);
   mkdirSync(dir, { recursive: true });
   const images = typeof p.source === 'string' ? [await imageChain(commands, { ...p, source: p.source, dir }, run)] : await shadowSetImages(commands, { ...p, dir }, p.source, run);
   const names = typeof p.source === 'string' ? [p.name] : p.source.shadowSet.map((v) => volumeChainName(p.name, v));
   const secret = p.passphraseFile !== undefined ? { passphraseFile: p.passphraseFile } : {};
   return { images, bytes: images.reduce((sum, i) => sum + i.bytes, 0), retention: names.map((name) => ({ dir, name, ...secret })) };
+}
+
+/** A snapshot in a repository: deduplicated there, so every run is a full backup that stores only what is new. */
+async function repositoryBackup(commands: Commands, p: BackupParams, repo: string, run: TaskRunContext): Promise<BackupTaskResult> {
+  if (typeof p.source !== 'string' || p.hot) throw new ShadowError('UNSUPPORTED', 'A backup task into a repository takes a cold source (a disk, partition or image file); hot volumes and shadow sets go to a folder for now');
+  if (p.dir !== undefined) throw new ShadowError('INVALID_ARGUMENT', 'Give a backup task a folder (dir) or a repository (repo), not both');
+  const options = { repo, 'source-name': p.name, ...passphraseOptions(p.passphraseFile), ...(p.level !== undefined ? { level: String(p.level) } : {}) };
+  const data = (await commands.executeCommand('shadowdisk.backup.image-backup', { positionals: [p.source], options }, run)).data as { repository: string; snapshot: string; uploadedBytes: number };
+  run.log.info(`Snapshot ${data.snapshot} of ${p.source} in ${data.repository}: ${data.uploadedBytes} bytes uploaded`);
+  return { images: [], bytes: data.uploadedBytes, retention: [], snapshot: { repository: data.repository, id: data.snapshot, uploadedBytes: data.uploadedBytes } };
 }
 
 /** `sys.mnt_data` for volume '/mnt/data' of backup 'sys': the chain of one volume of a shadow set. */
@@ -63,7 +80,7 @@ interface ShadowSetData {
   volumes: { name: string; exposed?: { device?: string; path?: string } }[];
 }
 
-async function shadowSetImages(commands: Commands, p: Omit<BackupParams, 'source'>, source: ShadowSetSource, run: TaskRunContext): Promise<ChainImage[]> {
+async function shadowSetImages(commands: Commands, p: Omit<BackupParams, 'source' | 'dir'> & { dir: string }, source: ShadowSetSource, run: TaskRunContext): Promise<ChainImage[]> {
   const options = { ...(source.writer !== undefined ? { writer: source.writer } : {}), ...(source.provider !== undefined ? { provider: source.provider } : {}) };
   const set = (await commands.executeCommand('shadowdisk.vss.create', { positionals: source.shadowSet, options }, run)).data as ShadowSetData;
   run.log.info(`Shadow set ${set.id} holds ${set.volumes.length} volume(s) at one instant`);
