@@ -36,6 +36,16 @@ export function objectMissing(url: string, key: string, cause?: unknown): Shadow
   return new ShadowError('NOT_FOUND', `Object '${key}' is missing from the repository ${url}`, { cause, details: { object: key } });
 }
 
+async function writeSynced(path: string, flags: 'w' | 'wx', data: Uint8Array): Promise<void> {
+  const handle = await open(path, flags);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** A folder: objects are files under it, written to a temporary name and renamed, so readers never see half an object. */
 export class LocalObjectStore implements ObjectStore {
   constructor(private readonly root: string) {}
@@ -48,13 +58,7 @@ export class LocalObjectStore implements ObjectStore {
     const path = join(this.root, key);
     await mkdir(dirname(path), { recursive: true });
     const temporary = `${path}.tmp-${randomBytes(6).toString('hex')}`;
-    const handle = await open(temporary, 'w');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeSynced(temporary, 'w', data);
     await rename(temporary, path);
   }
 
@@ -62,13 +66,7 @@ export class LocalObjectStore implements ObjectStore {
     const path = join(this.root, key);
     await mkdir(dirname(path), { recursive: true });
     try {
-      const handle = await open(path, 'wx');
-      try {
-        await handle.writeFile(data);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await writeSynced(path, 'wx', data);
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
