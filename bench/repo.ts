@@ -1,0 +1,114 @@
+// Repository backups to S3: ours (image backup --repo, the disk's used blocks) beside Debian's restic backing up the
+// mounted filesystem, to the same single-node Ceph RGW, on the same data, in one run: first backup, then a second
+// generation after ~10% of the files changed: whole folders (`--change packages`, as a package upgrade does) or every
+// tenth file (`--change scattered`, the hardest case for block-level chunks: nearly every chunk holds a changed file).
+// Figures: seconds, MiB/s of used data, bytes stored in the bucket.
+// Run: npm run bench:repo [-- --size-mib 1024 --fill-mib 600 --change packages]
+import { execFileSync, execSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { cephRgw } from '../test/helpers/ceph-rgw.js';
+
+const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, 'fill-mib': { type: 'string', default: '600' }, change: { type: 'string', default: 'packages' } } });
+if (values.change !== 'packages' && values.change !== 'scattered') throw new Error(`--change must be 'packages' or 'scattered', got '${values.change}'`);
+const MIB = 1024 * 1024;
+const sizeMiB = Number(values['size-mib']);
+const fillMiB = Number(values['fill-mib']);
+const sh = (command: string, env?: Record<string, string>) => execSync(command, { stdio: ['ignore', 'pipe', 'pipe'], shell: '/bin/bash', env: { ...process.env, ...env }, maxBuffer: 64 * MIB }).toString();
+const timed = (fn: () => void) => {
+  const started = performance.now();
+  fn();
+  return (performance.now() - started) / 1000;
+};
+const dropCaches = () => writeFileSync('/proc/sys/vm/drop_caches', '3');
+const listFiles = (root: string): string[] => readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort();
+/** Every file of a run of folders (in path order, from a third of the way in) until `count` files are taken. */
+function wholeFolders(files: readonly string[], count: number): string[] {
+  const folders = [...new Set(files.map((f) => dirname(f)))];
+  const taken = new Set<string>();
+  let n = 0;
+  for (const folder of [...folders.slice(Math.floor(folders.length / 3)), ...folders]) {
+    if (n >= count) break;
+    if (taken.has(folder)) continue;
+    taken.add(folder);
+    n += files.filter((f) => dirname(f) === folder).length;
+  }
+  return files.filter((f) => taken.has(dirname(f)));
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'shadowdisk-bench-repo-'));
+const image = join(dir, 'disk.img');
+execFileSync('truncate', ['-s', `${sizeMiB}M`, image]);
+const device = sh(`losetup --find --show ${image}`).trim();
+const mnt = join(dir, 'mnt');
+let mounted = false;
+const mount = (options: string) => {
+  sh(`mount -o ${options} ${device} ${mnt}`);
+  mounted = true;
+};
+const unmount = () => {
+  sh(`umount ${mnt}`);
+  mounted = false;
+};
+await using rgw = await cephRgw({ bucket: 'bench' });
+const s3 = new S3Client({ endpoint: rgw.endpoint, region: rgw.region, forcePathStyle: true, credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey } });
+const bucketBytes = async (prefix: string) => {
+  let total = 0;
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: 'bench', Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+    total += (page.Contents ?? []).reduce((n, o) => n + (o.Size ?? 0), 0);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return total;
+};
+try {
+  sh(`mkfs.ext4 -q -F ${device}`);
+  mkdirSync(mnt);
+  mount('rw');
+  // OS-like content: the machine's own /usr files, up to --fill-mib.
+  sh(`cd / && find usr/share usr/lib/x86_64-linux-gnu -type f -size -64M 2>/dev/null | head -200000 | while read f; do echo "$f"; done | tar -cf - -T - 2>/dev/null | (cd ${mnt} && head -c ${fillMiB * MIB} | tar -xf - 2>/dev/null); true`);
+  unmount();
+  const usedMiB = () => Number(sh(`dumpe2fs -h ${device} 2>/dev/null | awk -F: '/^Block count/{b=$2} /^Free blocks/{f=$2} /^Block size/{s=$2} END{print (b-f)*s/1048576}'`));
+
+  const env = { ...rgw.env, SHADOWDISK_HOME: join(dir, 'state'), SHADOWDISK_PASSPHRASE: 'bench passphrase' };
+  const resticEnv = { ...rgw.env, RESTIC_PASSWORD: 'bench passphrase', RESTIC_REPOSITORY: `s3:${rgw.endpoint}/bench/restic` };
+  const node = process.execPath;
+  sh(`${node} bin/shadowdisk.js repo init s3://bench/shadowdisk`, env);
+  sh('restic init', resticEnv);
+  const rows: { tool: string; generation: number; seconds: number; usedMiB: number; storedBytes: number }[] = [];
+  for (const generation of [1, 2]) {
+    if (generation === 2) {
+      // ~10% of the files get other contents of the same size.
+      const files = listFiles(mnt);
+      const changed = values.change === 'scattered' ? files.filter((_, i) => i % 10 === 9) : wholeFolders(files, files.length / 10);
+      for (const file of changed) writeFileSync(file, randomBytes(statSync(file).size));
+      unmount();
+    }
+    const used = usedMiB();
+    dropCaches();
+    const ours = timed(() => sh(`${node} bin/shadowdisk.js image backup ${device} --repo s3://bench/shadowdisk`, env));
+    rows.push({ tool: 'shadowdisk', generation, seconds: ours, usedMiB: used, storedBytes: await bucketBytes('shadowdisk/') });
+    mount('ro');
+    dropCaches();
+    const theirs = timed(() => sh(`restic backup --quiet ${mnt}`, resticEnv));
+    unmount();
+    rows.push({ tool: 'restic', generation, seconds: theirs, usedMiB: used, storedBytes: await bucketBytes('restic/') });
+  }
+  console.log(`\nRepository backup to Ceph RGW S3 on 127.0.0.1: ext4 on a ${sizeMiB} MiB loop device, /usr files (~${fillMiB} MiB), generation 2 after 10% of the files changed (${values.change})`);
+  console.log('tool        gen   seconds   MiB/s   stored MiB (bucket, cumulative)');
+  for (const r of rows) console.log(`${r.tool.padEnd(11)} ${String(r.generation).padStart(3)} ${r.seconds.toFixed(2).padStart(9)} ${(r.usedMiB / r.seconds).toFixed(1).padStart(7)} ${(r.storedBytes / MIB).toFixed(1).padStart(12)}`);
+  for (const generation of [1, 2]) {
+    const [a, b] = [rows.find((r) => r.tool === 'shadowdisk' && r.generation === generation)!, rows.find((r) => r.tool === 'restic' && r.generation === generation)!];
+    console.log(`generation ${generation}: ours/restic time ${(a.seconds / b.seconds).toFixed(2)}x (speed ${(b.seconds / a.seconds).toFixed(2)}x), stored ${(a.storedBytes / b.storedBytes).toFixed(2)}x`);
+  }
+} finally {
+  s3.destroy();
+  if (mounted) sh(`umount ${mnt}`);
+  sh(`losetup --detach ${device}`);
+  rmSync(dir, { recursive: true, force: true });
+}
