@@ -84,6 +84,7 @@ try {
   for (const generation of [1, 2]) {
     if (generation === 2) {
       // ~10% of the files get other contents of the same size.
+      mount('rw');
       const files = listFiles(mnt);
       const changed = values.change === 'scattered' ? files.filter((_, i) => i % 10 === 9) : wholeFolders(files, files.length / 10);
       for (const file of changed) writeFileSync(file, randomBytes(statSync(file).size));

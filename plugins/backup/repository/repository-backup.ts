@@ -12,7 +12,8 @@ import type { StreamManifest } from '../engine/backup-manifest.js';
 import { ShadowError } from '../../../sdk/index.js';
 import { PeerView } from './repository-peers.js';
 import { readWindows, WINDOW_BYTES, windowsOf } from '../engine/read-windows.js';
-import { encodeBlob } from './chunk-blob.js';
+import type { EncodedBlob } from './chunk-blob.js';
+import { BlobEncoder } from './blob-encoder.js';
 import { ContentChunker } from './content-chunker.js';
 import { PackWriter } from './pack-writer.js';
 import { markedPacks } from './repository-prune.js';
@@ -40,6 +41,7 @@ export interface RepositoryBackupResult {
 }
 
 const PEER_WAIT_MS = 10 * 60_000;
+const ENCODES_IN_FLIGHT = 4;
 /** Writers started within this of each other (process start-up differs by seconds) still share the upload out. */
 const PEER_DISCOVERY_MS = 5_000;
 const rangesOf = new WeakMap<StreamManifest, SourceRange[]>();
@@ -93,10 +95,17 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
   let chunks = 0;
   let newChunks = 0;
   let newBytes = 0;
+  // Encoded on the workers, added to packs in order; a few in flight keep both cores busy.
+  await using encoder = new BlobEncoder(repository.keys);
+  const encoding: Promise<EncodedBlob>[] = [];
+  const drain = async (keep: number) => {
+    while (encoding.length > keep) await packs.add(await encoding.shift()!);
+  };
   const upload = async (id: string, chunk: Uint8Array) => {
     newChunks++;
     newBytes += chunk.length;
-    await packs.add(encodeBlob(repository.keys, chunk, level, id));
+    encoding.push(encoder.encode(id, chunk, level));
+    await drain(ENCODES_IN_FLIGHT);
   };
   // The id (a keyed hash) comes first: a chunk the repository holds is neither compressed nor encrypted again, and one
   // a peer running alongside stores is left to it.
@@ -121,8 +130,10 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
       const list: [string, number][] = [];
       let packed = 0;
       const emit = async (chunk: Uint8Array) => {
+        // Taken first: a chunk sent to an encoder is detached (length 0) here.
+        const length = chunk.length;
         await store(list, chunk, stream, packed);
-        packed += chunk.length;
+        packed += length;
       };
       const chunker = new ContentChunker(gear, repository.config.chunker);
       const groups = bySegment(includedRanges(stream), stream.startBytes, WINDOW_BYTES);
@@ -138,6 +149,7 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
       for (const chunk of chunker.finish()) await emit(chunk);
       streams.push({ id: stream.id, chunks: list });
     }
+    await drain(0);
     await packs.flush();
     await lock.setPhase('flushed');
     if (deferred.length > 0) {
@@ -150,9 +162,11 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
         if (chunkIdOf(repository.keys, plain) !== chunk.id) throw new ShadowError('IO_ERROR', `The source ${options.source} changed during the backup (bytes ${chunk.offset}+${chunk.length} of stream ${chunk.stream.id} read differently the second time); back up an unmounted or snapshotted source`);
         await upload(chunk.id, plain);
       }
+      await drain(0);
       await packs.flush();
     }
   } catch (error) {
+    await Promise.allSettled(encoding);
     await packs.settle();
     throw error;
   }
