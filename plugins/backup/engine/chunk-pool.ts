@@ -1,27 +1,17 @@
 // A pool of worker threads that encode chunks (zstd, SHA-256, AES-GCM) on every core while the main thread reads and
 // writes; results come back in submission order to keep the image sequential.
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ERROR_CODES, ShadowError, type ErrorCode } from '../../../sdk/index.js';
 import { maxRecordLength, type ChunkMeta, type EncodedChunk } from '../image/chunk-codec.js';
 import type { ChunkKeys } from '../image/image-keys.js';
 import type { ChunkTask } from './chunk-worker.js';
+import { workerUrl } from './worker-url.js';
 
 type Reply = { id: number; encoded: EncodedChunk; plain?: Uint8Array; segmentHashes?: Uint8Array } | { id: number; error: { message: string; code?: string } };
 
 /** Plain buffers kept for reuse: enough for the chunks in flight. */
 const MAX_SPARES = 8;
-
-/** The compiled worker: tests run the engine from sources, but a worker thread needs plain JavaScript. */
-function workerUrl(): URL {
-  const here = new URL('./chunk-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(here))) return here;
-  const compiled = new URL('../../../dist/plugins/backup/engine/chunk-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(compiled))) return compiled;
-  throw new ShadowError('INTERNAL', `The chunk worker is not built (${fileURLToPath(compiled)}); run 'npm run build'`);
-}
 
 export class ChunkPool implements AsyncDisposable {
   private readonly workers: Worker[];
@@ -37,7 +27,7 @@ export class ChunkPool implements AsyncDisposable {
   private readonly recordSpares: Uint8Array[] = [];
 
   constructor(private readonly keys: ChunkKeys | undefined, private readonly level: number, threads = Math.max(1, availableParallelism())) {
-    const url = workerUrl();
+    const url = workerUrl(import.meta.url, 'chunk-worker.js', 'plugins/backup/engine/chunk-worker.js');
     this.load = new Array<number>(threads).fill(0);
     this.workers = Array.from({ length: threads }, () => {
       const worker = new Worker(url);

@@ -1,22 +1,12 @@
 // Compresses and seals chunks on worker threads while the main thread reads, chunks and hashes; results are taken in
 // submission order, so packs hold the same chunks in the same order as a single-threaded backup would.
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ShadowError } from '../../../sdk/index.js';
 import type { EncodedBlob } from './chunk-blob.js';
 import type { RepositoryKeys } from './repository-keys.js';
 import type { BlobTask } from './blob-worker.js';
-
-/** The compiled worker: tests run sources, but a worker thread needs plain JavaScript. */
-function workerUrl(): URL {
-  const here = new URL('./blob-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(here))) return here;
-  const compiled = new URL('../../../dist/plugins/backup/repository/blob-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(compiled))) return compiled;
-  throw new ShadowError('INTERNAL', `The blob worker is not built (${fileURLToPath(compiled)}); run 'npm run build'`);
-}
+import { workerUrl } from '../engine/worker-url.js';
 
 export class BlobEncoder implements AsyncDisposable {
   private readonly workers: Worker[];
@@ -25,7 +15,7 @@ export class BlobEncoder implements AsyncDisposable {
   private closing = false;
 
   constructor(keys: RepositoryKeys, threads = Math.max(1, availableParallelism())) {
-    const url = workerUrl();
+    const url = workerUrl(import.meta.url, 'blob-worker.js', 'plugins/backup/repository/blob-worker.js');
     this.workers = Array.from({ length: threads }, () => {
       const worker = new Worker(url, { workerData: keys });
       worker.on('message', (reply: { task: number; blob?: EncodedBlob; error?: string }) => {
