@@ -1,8 +1,27 @@
 // @shadowdisk/sdk/node: helpers for plugins' Node side (the browser never loads this module).
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { ShadowError } from './errors.js';
 
 export { listStateFiles, readStateFile, stateFileFor, writeStateFileDurably } from './durable-json.js';
+
+/**
+ * Whether process `pid` exists and has not exited: a process of another user counts (EPERM), a killed one nobody has
+ * reaped yet (a zombie, state Z) does not.
+ */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
+  } catch {
+    return false;
+  }
+}
 
 export interface ToolResult {
   exitCode: number;

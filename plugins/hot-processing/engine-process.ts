@@ -6,6 +6,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSyn
 import { dirname, join } from 'node:path';
 import { hotcoreExecutable } from '../../native/index.js';
 import { ShadowError } from '../../sdk/index.js';
+import { processAlive } from '../../sdk/node.js';
 import { EngineClient, type EngineStatus, type EngineTransport } from './engine-client.js';
 
 export interface EngineLaunch {
@@ -77,13 +78,7 @@ export async function startEngine(launch: EngineLaunch): Promise<StartedEngine> 
 }
 
 export function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
-    return state !== 'Z';
-  } catch {
-    return false;
-  }
+  return processAlive(pid);
 }
 
 export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {

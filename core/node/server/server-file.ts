@@ -2,6 +2,7 @@
 // for a second `serve` or daemon on the same state directory, which then leaves the running one be.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from '../../../sdk/node.js';
 
 export interface ServerRecord {
   pid: number;
@@ -34,11 +35,3 @@ export function removeServerRecord(stateDir: string, pid: number): void {
   if (readLiveServerRecord(stateDir, () => true)?.pid === pid) rmSync(serverFilePath(stateDir), { force: true });
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ShadowError } from '../../../sdk/index.js';
+import { processAlive } from '../../../sdk/node.js';
 import type { Repository } from './repository.js';
 
 export type LockKind = 'backup' | 'prune';
@@ -28,15 +29,6 @@ export interface HeldLock {
 const minutes = (name: string, fallback: number) => Number(process.env[name] ?? fallback) * 60_000;
 /** Refresh every 5 minutes; stale after 30 (SHADOWDISK_REPO_LOCK_STALE_MIN overrides, for tests). */
 export const lockTiming = () => ({ refreshMs: minutes('SHADOWDISK_REPO_LOCK_REFRESH_MIN', 5), staleAfterMs: minutes('SHADOWDISK_REPO_LOCK_STALE_MIN', 30) });
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export function isStale(record: LockRecord, now = Date.now()): boolean {
   if (now - Date.parse(record.time) > lockTiming().staleAfterMs) return true;
