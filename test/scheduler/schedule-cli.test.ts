@@ -47,7 +47,7 @@ describe('shadowdisk schedule', () => {
     expect(bad.code).toBe(2);
     expect(bad.data).toMatchObject({ error: { code: 'INVALID_ARGUMENT', message: "Invalid params for task type 'fixtures.chores.nap': target.path: Invalid input: expected string, received number" } });
     const backup = await json('schedule', 'add', 'y', '--task', 'shadowdisk.scheduler.backup', '--cron', '0 2 * * *', '--params', '{"source":"/dev/sdb","fullEvery":0}');
-    expect((backup.data['error'] as { message: string }).message).toMatch(/^Invalid params for task type 'shadowdisk\.scheduler\.backup': (dir: .*; fullEvery: .*|fullEvery: .*; dir: .*)$/);
+    expect((backup.data['error'] as { message: string }).message).toMatch(/^Invalid params for task type 'shadowdisk\.scheduler\.backup': fullEvery: [^;]*$/);
     expect((await json('schedule', 'add', 'z', '--task', 'fixtures.chores.nap', '--cron', '* * * * *', '--params', '{ms:1}')).data).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
   });
 });
