@@ -1,7 +1,7 @@
-// `image browse` and friends: an image's volumes served as files through our FUSE file server, a read-only loop device
-// on each volume to mount, and the filesystem mounted read-only without replaying its journal, so nothing is ever
-// written to the image. Every chunk is checked (SHA-256, or AES-GCM when encrypted) as it is read; a damaged one
-// fails the reads it serves with EIO and is named in the log.
+// `image browse` and friends: the volumes of an image (or a repository snapshot) served as files through our FUSE file
+// server, a read-only loop device on each volume to mount, and the filesystem mounted read-only without replaying its
+// journal, so nothing is ever written to the backup. Every chunk is checked (SHA-256, or AES-GCM when encrypted) as it
+// is read; a damaged one fails the reads it serves with EIO and is named in the log.
 import { mkdir, mkdtemp, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,11 +9,12 @@ import { attachLoop, detachLoop, serveFiles, type FuseFileServer } from '../../.
 import type { Logger } from '../../../sdk/index.js';
 import { ShadowError } from '../../../sdk/index.js';
 import { runTool } from '../../../sdk/node.js';
-import { ChainView, type ViewVolume } from './chain-view.js';
+import { ChainView } from './chain-view.js';
+import type { ViewVolume, VolumeView } from './extent-view.js';
 import { openChain } from './image-chain.js';
 
 /** How each filesystem is mounted read-only without writing to its device (no journal or log replay). */
-const MOUNT_OPTIONS: Record<string, { type: string; options: string }> = {
+export const MOUNT_OPTIONS: Record<string, { type: string; options: string }> = {
   ext2: { type: 'ext2', options: 'ro' },
   ext3: { type: 'ext3', options: 'ro,noload' },
   ext4: { type: 'ext4', options: 'ro,noload' },
@@ -33,7 +34,26 @@ export interface BrowseMount {
   readonly mountpoint: string;
 }
 
+/** An open backup to browse; the session owns it from `openBrowse` on and disposes it when it closes. */
+export interface OpenedView extends AsyncDisposable {
+  /** How messages name it: the image file, or 'snapshot ID of URL'. */
+  readonly label: string;
+  readonly view: VolumeView;
+}
+
+/** A single-file image and its ancestors. */
+export async function openImageView(path: string, passphrase: string | undefined): Promise<OpenedView> {
+  const chain = await openChain(path, passphrase);
+  try {
+    return { label: path, view: new ChainView(chain.links), [Symbol.asyncDispose]: () => chain[Symbol.asyncDispose]() };
+  } catch (error) {
+    await chain[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
 export interface BrowseSession extends AsyncDisposable {
+  /** How messages name what is browsed: the image file, or 'snapshot ID of URL'. */
   readonly image: string;
   readonly volumes: readonly ViewVolume[];
   /** The FUSE directory holding one raw file per volume ('disk', 'p1', ... or 'volume'). */
@@ -45,7 +65,6 @@ export interface BrowseSession extends AsyncDisposable {
 }
 
 export interface BrowseOptions {
-  passphrase?: string;
   /** Mount only this partition (its number on the source disk); else every partition with a mountable filesystem. */
   partition?: number;
   /** Where to mount: one volume directly there, several in `p<N>` folders under it. Created when missing. */
@@ -71,19 +90,19 @@ function describe(volumes: readonly ViewVolume[]): string {
   return volumes.map((v) => `${v.partition !== undefined ? `partition ${v.partition}` : 'a volume'} (${v.filesystem})`).join(', ') || 'no volumes';
 }
 
-export async function openBrowse(image: string, options: BrowseOptions): Promise<BrowseSession> {
-  const undo: (() => Promise<void>)[] = [];
+/** Mounts the volumes of `opened` (taking it over: it is disposed with the session, or at once if this fails). */
+export async function openBrowse(opened: OpenedView, options: BrowseOptions): Promise<BrowseSession> {
+  const image = opened.label;
+  const undo: (() => Promise<void>)[] = [async () => {
+    await opened[Symbol.asyncDispose]();
+  }];
   const close = async () => {
     const errors: unknown[] = [];
     for (const step of undo.splice(0).reverse()) await step().catch((error: unknown) => errors.push(error));
     if (errors.length > 0) throw errors[0];
   };
   try {
-    const chain = await openChain(image, options.passphrase);
-    undo.push(async () => {
-      await chain[Symbol.asyncDispose]();
-    });
-    const view = new ChainView(chain.links);
+    const { view } = opened;
     const volumes = view.volumes();
     const chosen = chooseVolumes(volumes, options.partition, image);
 
