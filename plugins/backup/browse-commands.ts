@@ -1,6 +1,7 @@
-// The `image browse|ls|cat|extract` commands: a partition inside an image, mounted read-only through FUSE, either kept
-// mounted until interrupted (browse) or for one file operation (ls, cat, extract). File operations run in child
-// processes (find, cat, cp): the FUSE reads they cause are answered on this process's main thread, which must stay free.
+// The `image browse|ls|cat|extract` commands: a partition inside an image (or, with --repo URL, a repository snapshot),
+// mounted read-only through FUSE, either kept mounted until interrupted (browse) or for one file operation (ls, cat,
+// extract). File operations run in child processes (find, cat, cp): the FUSE reads they cause are answered on this
+// process's main thread, which must stay free.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,20 +10,34 @@ import type { CommandArgs, CommandResult, PluginContext, RunContext } from '../.
 import { formatBytes, ShadowError } from '../../sdk/index.js';
 import { runTool } from '../../sdk/node.js';
 import { integer, passphrase, positional } from './command-args.js';
-import { openBrowse, type BrowseSession } from './engine/browse-session.js';
+import { openBrowse, openImageView, type BrowseOptions, type BrowseSession, type OpenedView } from './engine/browse-session.js';
+import { openSnapshotView } from './repository/index.js';
 
-function browseOptions(args: CommandArgs, mountpoint: string, run: RunContext) {
-  const secret = passphrase(args);
+function browseOptions(args: CommandArgs, run: RunContext): Omit<BrowseOptions, 'mountpoint'> {
   const partition = integer(args, 'partition', 1, 65535);
-  return { mountpoint, log: run.log, ...(secret !== undefined ? { passphrase: secret } : {}), ...(partition !== undefined ? { partition } : {}) };
+  return { log: run.log, ...(partition !== undefined ? { partition } : {}) };
+}
+
+/** The image file named first, or with --repo URL the snapshot named first (id, unique prefix or 'latest'). */
+function openView(ctx: PluginContext, args: CommandArgs): Promise<OpenedView> {
+  if (typeof args.options['repo'] === 'string') return openSnapshotView(ctx, args);
+  return openImageView(positional(args, 0, 'the image file'), passphrase(args));
 }
 
 /** Mounts the one partition a file operation needs on a private folder, runs `work`, and takes everything down. */
-async function withMountedVolume<T>(args: CommandArgs, run: RunContext, work: (root: string, session: BrowseSession) => Promise<T>): Promise<T> {
-  const image = positional(args, 0, 'the image file');
-  const scratch = await mkdtemp(join(tmpdir(), 'shadowdisk-image-'));
+async function withMountedVolume<T>(ctx: PluginContext, args: CommandArgs, run: RunContext, work: (root: string, session: BrowseSession) => Promise<T>): Promise<T> {
+  const options = browseOptions(args, run);
+  const opened = await openView(ctx, args);
+  const image = opened.label;
+  let scratch: string;
   try {
-    const session = await openBrowse(image, browseOptions(args, join(scratch, 'mnt'), run));
+    scratch = await mkdtemp(join(tmpdir(), 'shadowdisk-image-'));
+  } catch (error) {
+    await opened[Symbol.asyncDispose]();
+    throw error;
+  }
+  try {
+    const session = await openBrowse(opened, { ...options, mountpoint: join(scratch, 'mnt') });
     try {
       if (session.mounts.length > 1) {
         const names = session.mounts.map((m) => m.volume.partition).join(', ');
@@ -33,7 +48,7 @@ async function withMountedVolume<T>(args: CommandArgs, run: RunContext, work: (r
       // A failed file operation over a damaged image: name the damage, not only the tool's "Input/output error".
       const [damage] = session.damaged;
       if (damage !== undefined && !(error instanceof ShadowError && error.code === 'IMAGE_CORRUPT')) {
-        throw new ShadowError('IMAGE_CORRUPT', `${image} is damaged: ${damage} (${(error as Error).message}); run 'image verify' on it`, { cause: error });
+        throw new ShadowError('IMAGE_CORRUPT', `${image} is damaged: ${damage} (${(error as Error).message}); run 'image verify' on it`, { cause: error, details: { damaged: [...session.damaged] } });
       }
       throw error;
     } finally {
@@ -85,11 +100,12 @@ async function listEntries(path: string, listChildren: boolean): Promise<Entry[]
   }).sort((a, b) => a.name.localeCompare(b.name));
 }
 
-export const browseCommands = (_ctx: PluginContext) => ({
+export const browseCommands = (ctx: PluginContext) => ({
   async browse(args: CommandArgs, run: RunContext): Promise<CommandResult> {
-    const image = positional(args, 0, 'the image file');
     const mountpoint = resolve(positional(args, 1, 'the folder to mount on'));
-    const session = await openBrowse(image, browseOptions(args, mountpoint, run));
+    const options = browseOptions(args, run);
+    const session = await openBrowse(await openView(ctx, args), { ...options, mountpoint });
+    const image = session.image;
     const mounts = session.mounts.map((m) => ({ partition: m.volume.partition ?? null, filesystem: m.volume.filesystem, device: m.device, mountpoint: m.mountpoint }));
     try {
       for (const m of mounts) run.log.info(`Mounted ${m.partition !== null ? `partition ${m.partition}` : 'the volume'} (${m.filesystem}) of ${image} read-only on ${m.mountpoint}`);
@@ -107,7 +123,7 @@ export const browseCommands = (_ctx: PluginContext) => ({
 
   async ls(args: CommandArgs, run: RunContext): Promise<CommandResult> {
     const inside = args.positionals[1] ?? '/';
-    return withMountedVolume(args, run, async (root) => {
+    return withMountedVolume(ctx, args, run, async (root) => {
       const path = await insidePath(root, inside);
       const self = (await listEntries(path, false))[0]!;
       const entries = self.type === 'directory' ? await listEntries(path, true) : [{ ...self, name: inside.split('/').filter(Boolean).at(-1) ?? '/' }];
@@ -119,7 +135,7 @@ export const browseCommands = (_ctx: PluginContext) => ({
 
   async cat(args: CommandArgs, run: RunContext): Promise<CommandResult> {
     const inside = positional(args, 1, 'the path of a file inside the image');
-    return withMountedVolume(args, run, async (root) => {
+    return withMountedVolume(ctx, args, run, async (root) => {
       const path = await insidePath(root, inside);
       if (!(await stat(path)).isFile()) throw new ShadowError('INVALID_ARGUMENT', `'${inside}' is not a regular file in the image`);
       const bytes = await pipeToStdout('cat', ['--', path], run.signal);
@@ -131,7 +147,7 @@ export const browseCommands = (_ctx: PluginContext) => ({
     const inside = positional(args, 1, 'the path of a file or folder inside the image');
     const destination = resolve(positional(args, 2, 'where to put the copy'));
     const existing = await stat(destination).catch(() => undefined);
-    return withMountedVolume(args, run, async (root) => {
+    return withMountedVolume(ctx, args, run, async (root) => {
       const path = await insidePath(root, inside);
       const name = path === root ? 'root' : path.split(sep).at(-1)!;
       const target = existing?.isDirectory() ? join(destination, name) : destination;

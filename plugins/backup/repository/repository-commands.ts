@@ -2,6 +2,7 @@
 import type { CommandArgs, CommandResult, PluginContext, RunContext } from '../../../sdk/index.js';
 import { formatBytes, ShadowError } from '../../../sdk/index.js';
 import { integer, passphrase, positional } from '../command-args.js';
+import type { OpenedView } from '../engine/browse-session.js';
 import { canonicalPath } from '../engine/device-identity.js';
 import { openObjectStore } from './repository-kinds.js';
 import { runRepositoryBackup } from './repository-backup.js';
@@ -11,6 +12,7 @@ import { pruneRepository, referencedChunks } from './repository-prune.js';
 import { restoreSnapshot, verifySnapshot } from './repository-restore.js';
 import { chunkLocations, Repository, type ChunkLocation, type SnapshotManifest } from './repository.js';
 import type { RetentionPolicy } from './retention.js';
+import { SnapshotView } from './snapshot-view.js';
 
 function repoUrl(args: CommandArgs, first = true): string {
   const value = args.options['repo'] ?? (first ? args.positionals[0] : undefined);
@@ -25,19 +27,36 @@ function secret(args: CommandArgs): string {
 }
 
 /** `first`: the repository may be the first word (repo commands) rather than only --repo (image commands). */
-async function withRepository<T>(ctx: PluginContext, args: CommandArgs, work: (repository: Repository) => Promise<T>, first = true): Promise<T> {
+async function openRepository(ctx: PluginContext, args: CommandArgs, first: boolean): Promise<Repository> {
   const store = await openObjectStore(ctx, repoUrl(args, first));
-  let repository: Repository;
   try {
-    repository = await Repository.open(store, secret(args));
+    return await Repository.open(store, secret(args));
   } catch (error) {
     await store.close();
     throw error;
   }
+}
+
+async function withRepository<T>(ctx: PluginContext, args: CommandArgs, work: (repository: Repository) => Promise<T>, first = true): Promise<T> {
+  const repository = await openRepository(ctx, args, first);
   try {
     return await work(repository);
   } finally {
     await repository.close();
+  }
+}
+
+/** `image browse|ls|cat|extract --repo URL SNAPSHOT ...`: the snapshot as a view; the repository closes with it. */
+export async function openSnapshotView(ctx: PluginContext, args: CommandArgs): Promise<OpenedView> {
+  const ref = positional(args, 0, "the snapshot (its id, a unique prefix, or 'latest')");
+  const repository = await openRepository(ctx, args, false);
+  try {
+    const snapshot = await repository.findSnapshot(ref);
+    const view = await SnapshotView.open(repository, snapshot);
+    return { label: `snapshot ${snapshot.id.slice(0, 8)} of ${repository.url}`, view, [Symbol.asyncDispose]: () => repository.close() };
+  } catch (error) {
+    await repository.close();
+    throw error;
   }
 }
 
