@@ -1,4 +1,5 @@
 // `repo init|list|check|prune|stats` and the `--repo` forms of `image backup|restore|verify`.
+import { join } from 'node:path';
 import type { CommandArgs, CommandResult, PluginContext, RunContext } from '../../../sdk/index.js';
 import { formatBytes, ShadowError } from '../../../sdk/index.js';
 import { integer, passphrase, positional } from '../command-args.js';
@@ -9,7 +10,7 @@ import { runRepositoryBackup } from './repository-backup.js';
 import { checkRepository, parseSubset } from './repository-check.js';
 import { listLocks } from './repository-lock.js';
 import { pruneRepository, referencedChunks } from './repository-prune.js';
-import { restoreSnapshot, verifySnapshot } from './repository-restore.js';
+import { describeReads, restoreSnapshot, verifySnapshot } from './repository-restore.js';
 import { chunkLocations, Repository, type ChunkLocation, type SnapshotManifest } from './repository.js';
 import type { RetentionPolicy } from './retention.js';
 import { SnapshotView } from './snapshot-view.js';
@@ -165,8 +166,9 @@ export const repositoryCommands = (ctx: PluginContext) => ({
     const ref = positional(args, 0, "the snapshot (its id, a unique prefix, or 'latest')");
     return withRepository(ctx, args, async (repository) => {
       const snapshot = await repository.findSnapshot(ref);
-      const { chunks, bytes } = await verifySnapshot(repository, snapshot, run);
-      return { data: { repository: repository.url, snapshot: snapshot.id, ok: true, chunks, bytes }, text: `Snapshot ${snapshot.id.slice(0, 8)} is intact: ${chunks} chunks (${formatBytes(bytes)}) verified` };
+      await using verified = await verifySnapshot(repository, snapshot, run);
+      const { chunks, bytes } = verified;
+      return { data: { repository: repository.url, snapshot: snapshot.id, ok: true, chunks, bytes, downloadedBytes: verified.reads.downloadedBytes }, text: `Snapshot ${snapshot.id.slice(0, 8)} is intact: ${chunks} chunks (${formatBytes(bytes)}) verified` };
     }, false);
   },
 
@@ -175,14 +177,15 @@ export const repositoryCommands = (ctx: PluginContext) => ({
     const ref = positional(args, 0, "the snapshot (its id, a unique prefix, or 'latest')");
     const target = canonicalPath(positional(args, 1, 'the target disk or image file'));
     const dryRun = args.options['dry-run'] === true;
+    const spoolDir = args.options['no-spool'] === true ? undefined : join(ctx.storagePath, 'restore-spool');
     return withRepository(ctx, args, async (repository) => {
       const snapshot = await repository.findSnapshot(ref);
       if (!dryRun && args.options['yes'] !== true && !(await run.confirm?.(`Overwrite ${target} with snapshot ${snapshot.id.slice(0, 8)}?`))) {
         throw new ShadowError('ABORTED', `Not restored: confirm with --yes (or answer yes on a terminal) to overwrite ${target}`);
       }
-      const { written, gptBackupMoved } = await restoreSnapshot(ctx, repository, snapshot, target, { dryRun }, run);
+      const { written, gptBackupMoved, reads } = await restoreSnapshot(ctx, repository, snapshot, target, { dryRun, spoolDir }, run);
       if (dryRun) return { data: { repository: repository.url, snapshot: snapshot.id, target, dryRun: true }, text: `Dry run: snapshot ${snapshot.id.slice(0, 8)} is intact and ${target} fits; nothing was written` };
-      return { data: { repository: repository.url, snapshot: snapshot.id, target, bytesWritten: written, gptBackupMoved }, text: `Restored ${formatBytes(written)} from snapshot ${snapshot.id.slice(0, 8)} onto ${target}${gptBackupMoved ? '; moved the backup GPT to the end of the larger disk' : ''}` };
+      return { data: { repository: repository.url, snapshot: snapshot.id, target, bytesWritten: written, gptBackupMoved, reads }, text: `Restored ${formatBytes(written)} from snapshot ${snapshot.id.slice(0, 8)} onto ${target}${gptBackupMoved ? '; moved the backup GPT to the end of the larger disk' : ''}; ${describeReads(reads)}` };
     }, false);
   },
 });

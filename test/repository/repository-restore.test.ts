@@ -1,0 +1,111 @@
+// `image restore --repo`: each pack downloaded once (the verify pass spools the sealed chunks under the state directory
+// and the write pass reads them back), the two-pass read when the state directory has no room for the spool, a
+// damaged pack refusing the restore with nothing written, and the restore journal of an interrupted restore.
+import { cp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHost, type ShadowdiskHost } from '../../core/node/index.js';
+import { loopDevice, mkfs, mount, sparseImage, tempDir, tempStateDir, type TempDir } from '../helpers/index.js';
+import { osLikeDisk } from './os-like-disk.js';
+import { sha256Of } from './repository-cli.js';
+
+const MiB = 1024 * 1024;
+const DISK_BYTES = 64 * MiB;
+
+let state: TempDir;
+let scratch: TempDir;
+let host: ShadowdiskHost;
+let disk: Awaited<ReturnType<typeof osLikeDisk>>;
+let diskHash: string;
+let repoDir: string;
+let passFile: string;
+let snapshot: string;
+
+interface Reads { mode: string; reason?: string; downloadedBytes: number; spoolBytes: number }
+
+const restore = (on: ShadowdiskHost, repository: string, target: string, options: Record<string, string | boolean> = {}) =>
+  on.executeCommand('shadowdisk.backup.image-restore', { positionals: [snapshot, target], options: { repo: repository, 'passphrase-file': passFile, yes: true, ...options } });
+
+async function packBytes(root: string): Promise<{ total: number; packs: string[] }> {
+  const packs = (await readdir(join(root, 'data'), { recursive: true })).filter((p) => p.length > 3).map((p) => join(root, 'data', p));
+  let total = 0;
+  for (const p of packs) total += (await stat(p)).size;
+  return { total, packs };
+}
+
+/** Every file under `dir`, recursively (the spool folder must be empty after a restore). */
+async function filesUnder(dir: string): Promise<string[]> {
+  return (await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
+
+beforeAll(async () => {
+  state = await tempStateDir();
+  scratch = await tempDir();
+  host = await createHost({ stateDir: state.path, logSink: () => undefined });
+  disk = await osLikeDisk(scratch.path, 'src', DISK_BYTES, 10, new Set());
+  diskHash = await sha256Of(disk.path);
+  passFile = join(scratch.path, 'pass');
+  await writeFile(passFile, 'restore me\n');
+  repoDir = join(scratch.path, 'repo');
+  await host.executeCommand('shadowdisk.backup.repo-init', { positionals: [`file://${repoDir}`], options: { 'passphrase-file': passFile, 'kdf-cost': '10' } });
+  snapshot = ((await host.executeCommand('shadowdisk.backup.image-backup', { positionals: [disk.path], options: { repo: `file://${repoDir}`, 'passphrase-file': passFile } })).data as { snapshot: string }).snapshot;
+}, 120_000);
+
+afterAll(async () => {
+  await host?.[Symbol.asyncDispose]();
+  await disk?.[Symbol.asyncDispose]();
+  await scratch?.[Symbol.asyncDispose]();
+  await state?.[Symbol.asyncDispose]();
+});
+
+describe('image restore --repo', () => {
+  it('downloads each pack at most once through the spool and restores the disk byte-equal, leaving no spool behind', async () => {
+    await using target = await sparseImage(DISK_BYTES);
+    await using loop = await loopDevice(target.path);
+    const result = await restore(host, `file://${repoDir}`, loop.path);
+    const reads = (result.data as { reads: Reads }).reads;
+    const { total } = await packBytes(repoDir);
+    expect(reads.mode).toBe('spool');
+    expect(reads.spoolBytes).toBeGreaterThan(0);
+    expect(reads.downloadedBytes).toBeGreaterThanOrEqual(reads.spoolBytes);
+    expect(reads.downloadedBytes).toBeLessThanOrEqual(total);
+    expect(result.text).toContain('each pack downloaded once');
+    expect(await sha256Of(loop.path, DISK_BYTES)).toBe(diskHash);
+    expect(await filesUnder(state.path)).not.toContainEqual(expect.stringMatching(/\.spool$/));
+  }, 120_000);
+
+  it('reads every chunk twice when the state directory has no room for the spool, says so, and restores byte-equal', async () => {
+    // A 32 MiB filesystem as the state directory: less free than the spool and its headroom need.
+    await using small = await sparseImage(32 * MiB);
+    await mkfs(small.path, 'ext4');
+    await using smallLoop = await loopDevice(small.path);
+    await using smallState = await mount(smallLoop.path);
+    await using cramped = await createHost({ stateDir: smallState.mountpoint, logSink: () => undefined });
+    await using target = await sparseImage(DISK_BYTES);
+    const result = await restore(cramped, `file://${repoDir}`, target.path);
+    const reads = (result.data as { reads: Reads }).reads;
+    expect(reads.mode).toBe('repository');
+    expect(reads.reason).toMatch(/free but the spool needs/);
+    expect(result.text).toContain('every chunk downloaded twice');
+    expect(reads.downloadedBytes).toBeGreaterThan((await packBytes(repoDir)).total * 1.5);
+    expect(await sha256Of(target.path, DISK_BYTES)).toBe(diskHash);
+  }, 120_000);
+
+  it('refuses to restore from a pack with a flipped byte, naming it, with nothing written and no spool left', async () => {
+    const damaged = join(scratch.path, 'repo-damaged');
+    await cp(repoDir, damaged, { recursive: true });
+    const { packs } = await packBytes(damaged);
+    // The last pack: the verify pass has spooled earlier packs' chunks by the time it meets the damage.
+    const pack = packs.sort().at(-1)!;
+    const bytes = await readFile(pack);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x40;
+    await writeFile(pack, bytes);
+    await using target = await sparseImage(DISK_BYTES);
+    await using loop = await loopDevice(target.path);
+    const untouched = await sha256Of(loop.path, DISK_BYTES);
+    const failure = await restore(host, `file://${damaged}`, loop.path).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: expect.stringMatching(/^IMAGE_(CORRUPT|TAMPERED)$/), message: expect.stringContaining(pack.slice(damaged.length + 1)) });
+    expect(await sha256Of(loop.path, DISK_BYTES)).toBe(untouched);
+    expect(await filesUnder(state.path)).not.toContainEqual(expect.stringMatching(/\.spool$/));
+  }, 120_000);
+});
