@@ -15,6 +15,7 @@ export interface InterruptedReport {
   operation: RestoreJournal['operation'];
   target: string;
   source: string;
+  repository: string | null;
   chain: string[] | null;
   phase: string;
   doneBytes: number;
@@ -32,7 +33,7 @@ export interface InterruptedReport {
 export function reportOf(journal: RestoreJournal): InterruptedReport {
   const stale = identityChange(journal.target, journal.targetIdentity) ?? null;
   return {
-    operation: journal.operation, target: journal.target, source: journal.source, chain: journal.chain ?? null, phase: journal.phase,
+    operation: journal.operation, target: journal.target, source: journal.source, repository: journal.repository ?? null, chain: journal.chain ?? null, phase: journal.phase,
     doneBytes: journal.doneBytes, totalBytes: journal.totalBytes, percent: percentDone(journal), startedAt: journal.startedAt, updatedAt: journal.updatedAt,
     interruptedBy: journal.interruptedBy ?? null, stale, rerun: rerunCommand(journal), message: describeInterrupted(journal, stale ?? undefined),
   };
@@ -40,9 +41,9 @@ export function reportOf(journal: RestoreJournal): InterruptedReport {
 
 /**
  * Warns about every unfinished restore or copy, and returns the one on `target` (this run finishes it when it writes
- * the same source again, and replaces it otherwise).
+ * the same source again, and replaces it otherwise). A repository restore's source is its snapshot id in `repository`.
  */
-export function noticeInterrupted(store: RestoreJournalStore, target: string, source: string, run: RunContext): { report: InterruptedReport; sameSource: boolean; note: string } | undefined {
+export function noticeInterrupted(store: RestoreJournalStore, target: string, source: string, run: RunContext, repository?: string): { report: InterruptedReport; sameSource: boolean; note: string } | undefined {
   let own: { report: InterruptedReport; sameSource: boolean; note: string } | undefined;
   for (const journal of store.pending((error) => run.log.warn(error.message))) {
     const report = reportOf(journal);
@@ -50,10 +51,13 @@ export function noticeInterrupted(store: RestoreJournalStore, target: string, so
       run.log.warn(report.message);
       continue;
     }
-    const sameSource = canonicalPath(journal.source) === canonicalPath(source);
+    const sameSource = repository !== undefined || journal.repository !== undefined
+      ? journal.repository === repository && journal.source === source
+      : canonicalPath(journal.source) === canonicalPath(source);
+    const from = journal.repository !== undefined ? `snapshot ${journal.source.slice(0, 8)} of ${journal.repository}` : journal.source;
     const note = sameSource
-      ? `${target} held an incomplete ${journal.operation === 'image restore' ? 'restore' : 'copy'} of ${journal.source} (interrupted at ${report.percent}%); this run finishes it`
-      : `${target} held ${journal.operation === 'image restore' ? `an incomplete restore from ${journal.source}` : `an incomplete copy of ${journal.source}`} (interrupted at ${report.percent}%); this run replaces it`;
+      ? `${target} held an incomplete ${journal.operation === 'image restore' ? 'restore' : 'copy'} of ${from} (interrupted at ${report.percent}%); this run finishes it`
+      : `${target} held ${journal.operation === 'image restore' ? `an incomplete restore from ${from}` : `an incomplete copy of ${from}`} (interrupted at ${report.percent}%); this run replaces it`;
     run.log.warn(note);
     own = { report, sameSource, note };
   }

@@ -1,13 +1,14 @@
 // `image restore --repo`: each pack downloaded once (the verify pass spools the sealed chunks under the state directory
 // and the write pass reads them back), the two-pass read when the state directory has no room for the spool, a
 // damaged pack refusing the restore with nothing written, and the restore journal of an interrupted restore.
+import { watch } from 'node:fs';
 import { cp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHost, type ShadowdiskHost } from '../../core/node/index.js';
 import { loopDevice, mkfs, mount, sparseImage, tempDir, tempStateDir, type TempDir } from '../helpers/index.js';
 import { osLikeDisk } from './os-like-disk.js';
-import { sha256Of } from './repository-cli.js';
+import { ok, sha256Of, shadowdisk } from './repository-cli.js';
 
 const MiB = 1024 * 1024;
 const DISK_BYTES = 64 * MiB;
@@ -107,5 +108,46 @@ describe('image restore --repo', () => {
     expect(failure).toMatchObject({ code: expect.stringMatching(/^IMAGE_(CORRUPT|TAMPERED)$/), message: expect.stringContaining(pack.slice(damaged.length + 1)) });
     expect(await sha256Of(loop.path, DISK_BYTES)).toBe(untouched);
     expect(await filesUnder(state.path)).not.toContainEqual(expect.stringMatching(/\.spool$/));
+    expect((await ok({ SHADOWDISK_HOME: state.path }, 'image', 'restore', '--status'))['interrupted']).toEqual([]);
+  }, 120_000);
+
+  it('records a restore killed mid-way: --status shows it, backing up the half-restored disk is refused, and the same restore finishes it', async () => {
+    await using target = await sparseImage(DISK_BYTES);
+    await using loop = await loopDevice(target.path);
+    const env = { SHADOWDISK_HOME: state.path };
+    const repo = `file://${repoDir}`;
+    // The journal folder exists since the first restore; the restore is killed as soon as it writes its journal
+    // (after the verify pass, before the first byte of the target).
+    const journalDir = join(state.path, (await readdir(state.path, { recursive: true })).find((p) => p.endsWith('restore-journal'))!);
+    let journalWritten!: () => void;
+    const written = new Promise<void>((resolve) => (journalWritten = resolve));
+    // The journal is written to a temporary name and renamed: the kill waits for the real name.
+    const watcher = watch(journalDir, (_event, name) => {
+      if (name?.endsWith('.json')) journalWritten();
+    });
+    const victim = shadowdisk(env, 'image', 'restore', '--repo', repo, snapshot.slice(0, 12), loop.path, '--yes', '--passphrase-file', passFile);
+    try {
+      await Promise.race([written, victim.done]);
+    } finally {
+      watcher.close();
+      victim.child.kill('SIGKILL');
+    }
+    const killed = await victim.done;
+    expect(killed.signal, killed.stderr.slice(-2000)).toBe('SIGKILL');
+
+    const [report] = (await ok(env, 'image', 'restore', '--status'))['interrupted'] as { target: string; source: string; repository: string; interruptedBy: unknown; rerun: string; message: string }[];
+    expect(report).toMatchObject({ target: loop.path, source: snapshot, repository: repo, interruptedBy: null, rerun: `shadowdisk image restore --repo ${repo} ${snapshot} ${loop.path} --yes --passphrase-file FILE` });
+    expect(report!.message).toContain(`${loop.path} holds an incomplete restore of snapshot ${snapshot.slice(0, 8)} from the repository ${repo}`);
+
+    const toRepo = await host.executeCommand('shadowdisk.backup.image-backup', { positionals: [loop.path], options: { repo, 'passphrase-file': passFile } }).catch((e: unknown) => e);
+    expect(toRepo).toMatchObject({ code: 'RECOVERY_NEEDED', message: expect.stringContaining(`Cannot back up ${loop.path}`) });
+    const toFile = await host.executeCommand('shadowdisk.backup.image-backup', { positionals: [loop.path, join(scratch.path, 'half.sdimg')] }).catch((e: unknown) => e);
+    expect(toFile).toMatchObject({ code: 'RECOVERY_NEEDED' });
+
+    const rerun = await restore(host, repo, loop.path);
+    expect(rerun.data).toMatchObject({ interruptedBefore: { target: loop.path, source: snapshot, repository: repo } });
+    expect(rerun.text).toContain('this finished the restore interrupted');
+    expect((await ok(env, 'image', 'restore', '--status'))['interrupted']).toEqual([]);
+    expect(await sha256Of(loop.path, DISK_BYTES)).toBe(diskHash);
   }, 120_000);
 });

@@ -16,8 +16,10 @@ export interface RestoreJournal {
   target: string;
   /** What the target was when the restore started, to tell a reused device name from the same device. */
   targetIdentity: DeviceIdentity;
-  /** The image (newest link of a chain) or the disk copied from. */
+  /** The image (newest link of a chain), the disk copied from, or the snapshot id (with `repository`). */
   source: string;
+  /** Repository restores: the repository's URL. */
+  repository?: string;
   /** Image restores: every image of the chain, newest first. */
   chain?: string[];
   encrypted?: boolean;
@@ -124,6 +126,7 @@ export class RestoreJournalStore {
 
 /** The command that finishes an interrupted restore or copy: the same one again. */
 export function rerunCommand(journal: RestoreJournal): string {
+  if (journal.repository !== undefined) return `shadowdisk image restore --repo ${journal.repository} ${journal.source} ${journal.target} --yes --passphrase-file FILE`;
   const verb = journal.operation === 'image restore' ? 'image restore' : 'disk copy';
   return `shadowdisk ${verb} ${journal.source} ${journal.target} --yes${journal.encrypted ? ' --passphrase-file FILE' : ''}`;
 }
@@ -134,7 +137,9 @@ export function percentDone(journal: RestoreJournal): number {
 
 /** One sentence for the user: which target, from what, how far it got, and what to run. */
 export function describeInterrupted(journal: RestoreJournal, stale?: string): string {
-  const what = journal.operation === 'image restore' ? `an incomplete restore from the image ${journal.source}` : `an incomplete copy of ${journal.source}`;
+  const what = journal.operation === 'disk copy' ? `an incomplete copy of ${journal.source}` : journal.repository !== undefined
+    ? `an incomplete restore of snapshot ${journal.source.slice(0, 8)} from the repository ${journal.repository}`
+    : `an incomplete restore from the image ${journal.source}`;
   const progress = journal.phase === 'starting'
     ? 'before any data was written'
     : `in phase '${journal.phase}' at ${percentDone(journal)}% (${formatBytes(journal.doneBytes)} of ${formatBytes(journal.totalBytes)})`;

@@ -4,7 +4,8 @@ import type { CommandArgs, CommandResult, PluginContext, RunContext } from '../.
 import { formatBytes, ShadowError } from '../../../sdk/index.js';
 import { integer, passphrase, positional } from '../command-args.js';
 import type { OpenedView } from '../engine/browse-session.js';
-import { canonicalPath } from '../engine/device-identity.js';
+import { canonicalPath, identify } from '../engine/device-identity.js';
+import { noticeInterrupted, refuseIncompleteSource, restoreJournals } from '../restore-status.js';
 import { openObjectStore } from './repository-kinds.js';
 import { runRepositoryBackup } from './repository-backup.js';
 import { checkRepository, parseSubset } from './repository-check.js';
@@ -153,6 +154,7 @@ export const repositoryCommands = (ctx: PluginContext) => ({
   /** image backup --repo URL <source> */
   async backup(args: CommandArgs, run: RunContext): Promise<CommandResult> {
     const source = positional(args, 0, 'the source disk, partition or image file');
+    refuseIncompleteSource(restoreJournals(ctx), source, 'back up');
     const level = integer(args, 'level', 0, 19);
     return withRepository(ctx, args, async (repository) => {
       const result = await runRepositoryBackup(ctx, repository, { source, ...(level !== undefined ? { compressionLevel: level } : {}), ...(typeof args.options['source-name'] === 'string' ? { sourceName: args.options['source-name'] } : {}) }, run);
@@ -172,20 +174,26 @@ export const repositoryCommands = (ctx: PluginContext) => ({
     }, false);
   },
 
-  /** image restore --repo URL <snapshot> <target> */
+  /** image restore --repo URL <snapshot> <target>: verified whole first, then written under the restore journal. */
   async restore(args: CommandArgs, run: RunContext): Promise<CommandResult> {
     const ref = positional(args, 0, "the snapshot (its id, a unique prefix, or 'latest')");
     const target = canonicalPath(positional(args, 1, 'the target disk or image file'));
     const dryRun = args.options['dry-run'] === true;
     const spoolDir = args.options['no-spool'] === true ? undefined : join(ctx.storagePath, 'restore-spool');
+    const journals = restoreJournals(ctx);
     return withRepository(ctx, args, async (repository) => {
       const snapshot = await repository.findSnapshot(ref);
+      const earlier = noticeInterrupted(journals, target, snapshot.id, run, repository.url);
       if (!dryRun && args.options['yes'] !== true && !(await run.confirm?.(`Overwrite ${target} with snapshot ${snapshot.id.slice(0, 8)}?`))) {
         throw new ShadowError('ABORTED', `Not restored: confirm with --yes (or answer yes on a terminal) to overwrite ${target}`);
       }
-      const { written, gptBackupMoved, reads } = await restoreSnapshot(ctx, repository, snapshot, target, { dryRun, spoolDir }, run);
-      if (dryRun) return { data: { repository: repository.url, snapshot: snapshot.id, target, dryRun: true }, text: `Dry run: snapshot ${snapshot.id.slice(0, 8)} is intact and ${target} fits; nothing was written` };
-      return { data: { repository: repository.url, snapshot: snapshot.id, target, bytesWritten: written, gptBackupMoved, reads }, text: `Restored ${formatBytes(written)} from snapshot ${snapshot.id.slice(0, 8)} onto ${target}${gptBackupMoved ? '; moved the backup GPT to the end of the larger disk' : ''}; ${describeReads(reads)}` };
+      const start = { operation: 'image restore' as const, target, targetIdentity: identify(target)!, source: snapshot.id, repository: repository.url, encrypted: true };
+      const journal = <T>(work: (tracked: RunContext) => Promise<T>) => journals.track(start, run, work);
+      const { written, gptBackupMoved, reads } = await restoreSnapshot(ctx, repository, snapshot, target, { dryRun, spoolDir, journal }, run);
+      const interrupted = earlier ? { interruptedBefore: earlier.report } : {};
+      const base = { repository: repository.url, snapshot: snapshot.id, target, ...interrupted };
+      if (dryRun) return { data: { ...base, dryRun: true }, text: `Dry run: snapshot ${snapshot.id.slice(0, 8)} is intact and ${target} fits; nothing was written${earlier ? `\n${earlier.note}` : ''}` };
+      return { data: { ...base, bytesWritten: written, gptBackupMoved, reads }, text: `Restored ${formatBytes(written)} from snapshot ${snapshot.id.slice(0, 8)} onto ${target}${gptBackupMoved ? '; moved the backup GPT to the end of the larger disk' : ''}${earlier?.sameSource ? `; this finished the restore interrupted at ${earlier.report.percent}%` : ''}; ${describeReads(reads)}` };
     }, false);
   },
 });

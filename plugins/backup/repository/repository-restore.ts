@@ -142,21 +142,29 @@ export interface SnapshotRestoreOptions {
   dryRun: boolean;
   /** Where the spool goes (under the state directory); undefined: no spool, every chunk is downloaded twice. */
   spoolDir: string | undefined;
+  /** Runs the writing (once the snapshot is verified) under the restore journal. */
+  journal: <T>(work: (run: RunContext) => Promise<T>) => Promise<T>;
 }
 
-/** Checks the target, verifies the whole snapshot, then (unless a dry run) wipes the table areas and writes it. */
+/**
+ * Checks the target, verifies the whole snapshot, then (unless a dry run) wipes the table areas and writes it under
+ * the restore journal.
+ */
 export async function restoreSnapshot(ctx: PluginContext, repository: Repository, snapshot: SnapshotManifest, target: string, options: SnapshotRestoreOptions, run: RunContext): Promise<{ written: number; gptBackupMoved: boolean; reads: VerifiedSnapshot['reads'] }> {
   const plan = await checkTarget(snapshot.manifest, target, 'restore', "the snapshot's");
   await using verified = await verifySnapshot(repository, snapshot, run, options.dryRun ? undefined : options.spoolDir);
   if (!options.dryRun && options.spoolDir === undefined) verified.reads.reason = 'asked for with --no-spool';
   if (options.dryRun) return { written: 0, gptBackupMoved: false, reads: verified.reads };
-  if (snapshot.manifest.source.kind === 'disk') {
-    run.progress({ phase: 'wipe tables', done: 0, total: 1 });
-    await wipeTableAreas(target, plan.targetBytes, plan.isBlockDevice);
-  }
-  const written = await writeSnapshot(repository, snapshot, plan, verified, run);
-  run.progress({ phase: 'settle table', done: 0, total: 1 });
-  return { written, gptBackupMoved: await settleTargetTable(ctx, plan), reads: verified.reads };
+  // Awaited here: the spool (disposed when this returns) serves the write pass.
+  return await options.journal(async (tracked) => {
+    if (snapshot.manifest.source.kind === 'disk') {
+      tracked.progress({ phase: 'wipe tables', done: 0, total: 1 });
+      await wipeTableAreas(target, plan.targetBytes, plan.isBlockDevice);
+    }
+    const written = await writeSnapshot(repository, snapshot, plan, verified, tracked);
+    tracked.progress({ phase: 'settle table', done: 0, total: 1 });
+    return { written, gptBackupMoved: await settleTargetTable(ctx, plan), reads: verified.reads };
+  });
 }
 
 /** One line on how the chunks were read, for the command's text. */
