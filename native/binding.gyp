@@ -16,6 +16,7 @@
         "src/clone.cc",
         "src/reflink_catchup.cc",
         "src/fiemap.cc",
+        "src/file_boundaries.cc",
         "src/loop.cc",
         "src/direct_io.cc",
         "src/fuse_files.cc",

@@ -45,3 +45,12 @@ export function fileExtents(path: string): FileExtent[] {
     }
   });
 }
+
+/**
+ * The device byte offsets where the extents of the regular files under `root` start and end (one filesystem; links
+ * not followed), sorted and distinct, read on libuv's pool. Unreadable files and extents without a place of their own
+ * (inline, delayed, encoded) give none.
+ */
+export function fileBoundaryOffsets(root: string): Promise<{ offsets: Float64Array; files: number }> {
+  return native().fileBoundaries(root);
+}

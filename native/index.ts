@@ -3,7 +3,7 @@ export { blockDeviceGeometry, flushBlockDevice, discardRange, type BlockDeviceGe
 export { addPartitionNode, deletePartitionNode, resizePartitionNode } from './partition-node.js';
 export { freezeFilesystem, syncFilesystem, thawFilesystem, withFrozenFilesystem } from './freeze.js';
 export { cloneFile, cloneRange, reflinkCatchUp, type CatchUp } from './clone.js';
-export { fileExtents, FileExtentFlag, type FileExtent } from './file-extents.js';
+export { fileBoundaryOffsets, fileExtents, FileExtentFlag, type FileExtent } from './file-extents.js';
 export { attachLoop, loopStatus, detachLoop, partitionNodesOf, type LoopAttachOptions, type LoopStatus } from './loop.js';
 export { allocAligned, DirectFile } from './direct-io.js';
 export { isNativeError, type NativeError } from './native-error.js';

@@ -49,6 +49,7 @@ export interface NativeBinding {
   fiCloneRange(srcFd: number, srcPath: string, srcOffset: ByteCount, length: ByteCount, destFd: number, destPath: string, destOffset: ByteCount): void;
   reflinkCatchUp(sourcePath: string, clonePath: string, cloneMap: Float64Array | null, remap: boolean): Promise<{ ranges: number; bytes: number; cloneMap?: Float64Array }>;
   fiemap(fd: number, path: string, startBytes: ByteCount, flags: number, maxExtents: number): RawExtent[];
+  fileBoundaries(root: string): Promise<{ offsets: Float64Array; files: number }>;
   loopCtlGetFree(controlFd: number, path: string): number;
   loopConfigure(
     loopFd: number, path: string, backingFd: number, blockSize: number,

@@ -12,6 +12,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   shadowdisk::InitClone(env, exports);
   shadowdisk::InitReflinkCatchUp(env, exports);
   shadowdisk::InitFiemap(env, exports);
+  shadowdisk::InitFileBoundaries(env, exports);
   shadowdisk::InitLoop(env, exports);
   shadowdisk::InitDirectIo(env, exports);
   shadowdisk::InitFuseFiles(env, exports);

@@ -12,6 +12,7 @@ void InitFreeze(Napi::Env env, Napi::Object exports);
 void InitClone(Napi::Env env, Napi::Object exports);
 void InitReflinkCatchUp(Napi::Env env, Napi::Object exports);
 void InitFiemap(Napi::Env env, Napi::Object exports);
+void InitFileBoundaries(Napi::Env env, Napi::Object exports);
 void InitLoop(Napi::Env env, Napi::Object exports);
 void InitDirectIo(Napi::Env env, Napi::Object exports);
 void InitFuseFiles(Napi::Env env, Napi::Object exports);

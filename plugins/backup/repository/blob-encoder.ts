@@ -1,28 +1,45 @@
 // Compresses and seals chunks on worker threads while the main thread reads, chunks and hashes; results are taken in
-// submission order, so packs hold the same chunks in the same order as a single-threaded backup would.
+// submission order, so packs hold the same chunks in the same order as a single-threaded backup would. Chunks travel in
+// batches (one buffer of many chunks each way): a message per chunk costs more than encoding a small file's chunk.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ShadowError } from '../../../sdk/index.js';
 import type { EncodedBlob } from './chunk-blob.js';
 import type { RepositoryKeys } from './repository-keys.js';
-import type { BlobTask } from './blob-worker.js';
+import type { BlobBatch, BlobBatchReply } from './blob-worker.js';
 import { workerUrl } from '../engine/worker-url.js';
+
+/** A batch is sent once it holds this many bytes or chunks, or when someone waits for one of its chunks (`flush`). */
+const BATCH_BYTES = 1024 * 1024;
+const BATCH_CHUNKS = 128;
+
+interface Waiter {
+  resolve: (b: EncodedBlob) => void;
+  reject: (e: Error) => void;
+}
 
 export class BlobEncoder implements AsyncDisposable {
   private readonly workers: Worker[];
-  private readonly waiting = new Map<number, { resolve: (b: EncodedBlob) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<number, Waiter>();
   private next = 0;
+  private batches = 0;
   private closing = false;
+  private batch: { task: number; id: string; plain: Uint8Array }[] = [];
+  private batchBytes = 0;
+  private level = 0;
 
   constructor(keys: RepositoryKeys, threads = Math.max(1, availableParallelism())) {
     const url = workerUrl(import.meta.url, 'blob-worker.js', 'plugins/backup/repository/blob-worker.js');
     this.workers = Array.from({ length: threads }, () => {
       const worker = new Worker(url, { workerData: keys });
-      worker.on('message', (reply: { task: number; blob?: EncodedBlob; error?: string }) => {
-        const waiter = this.waiting.get(reply.task);
-        this.waiting.delete(reply.task);
-        if (reply.blob) waiter?.resolve({ ...reply.blob, sealed: Buffer.from(reply.blob.sealed.buffer, reply.blob.sealed.byteOffset, reply.blob.sealed.byteLength) });
-        else waiter?.reject(new ShadowError('INTERNAL', `Cannot encode a chunk: ${reply.error}`));
+      worker.on('message', (reply: BlobBatchReply) => {
+        const sealed = Buffer.from(reply.sealed);
+        for (const r of reply.results) {
+          const waiter = this.waiting.get(r.task);
+          this.waiting.delete(r.task);
+          if (r.error !== undefined) waiter?.reject(new ShadowError('INTERNAL', `Cannot encode a chunk: ${r.error}`));
+          else waiter?.resolve({ id: r.id, plainLength: r.plainLength, sealed: sealed.subarray(r.offset, r.offset + r.length) });
+        }
       });
       worker.on('exit', (code) => {
         if (this.closing) return;
@@ -33,13 +50,38 @@ export class BlobEncoder implements AsyncDisposable {
     });
   }
 
-  /** `plain` is transferred to the worker: unusable here afterwards. */
+  /** Queues `plain` (copied; the caller keeps it) for encoding; call `flush` before waiting on the result. */
   encode(id: string, plain: Uint8Array, level: number): Promise<EncodedBlob> {
+    if (this.batch.length > 0 && level !== this.level) this.flush();
+    this.level = level;
     const task = this.next++;
     const result = new Promise<EncodedBlob>((resolve, reject) => this.waiting.set(task, { resolve, reject }));
     result.catch(() => undefined);
-    this.workers[task % this.workers.length]!.postMessage({ task, id, plain, level } satisfies BlobTask, [plain.buffer as ArrayBuffer]);
+    this.batch.push({ task, id, plain });
+    this.batchBytes += plain.length;
+    if (this.batchBytes >= BATCH_BYTES || this.batch.length >= BATCH_CHUNKS) this.flush();
     return result;
+  }
+
+  /** Chunks queued and not sent yet (the newest ones). */
+  get queued(): number {
+    return this.batch.length;
+  }
+
+  /** Sends the chunks queued so far. */
+  flush(): void {
+    if (this.batch.length === 0) return;
+    const data = new Uint8Array(this.batchBytes);
+    const tasks: BlobBatch['tasks'] = [];
+    let at = 0;
+    for (const { task, id, plain } of this.batch) {
+      data.set(plain, at);
+      tasks.push({ task, id, offset: at, length: plain.length });
+      at += plain.length;
+    }
+    this.batch = [];
+    this.batchBytes = 0;
+    this.workers[this.batches++ % this.workers.length]!.postMessage({ tasks, data, level: this.level } satisfies BlobBatch, [data.buffer]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

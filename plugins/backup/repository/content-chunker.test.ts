@@ -15,7 +15,7 @@ function chunksOf(data: Uint8Array, feed = 1_000_003): Uint8Array[] {
 describe('content-defined chunker', () => {
   const data = randomBytes(48 * 1024 * 1024);
 
-  it('cuts random data into chunks of about 512 KiB within the bounds, losing and reordering nothing', () => {
+  it('cuts random data into chunks of about 1 MiB within the bounds, losing and reordering nothing', () => {
     const chunks = chunksOf(data);
     expect(Buffer.concat(chunks).equals(data)).toBe(true);
     for (const c of chunks.slice(0, -1)) {
@@ -23,8 +23,8 @@ describe('content-defined chunker', () => {
       expect(c.length).toBeLessThanOrEqual(DEFAULT_CHUNKER.maxBytes);
     }
     const average = data.length / chunks.length;
-    expect(average).toBeGreaterThan(380 * 1024);
-    expect(average).toBeLessThan(700 * 1024);
+    expect(average).toBeGreaterThan(760 * 1024);
+    expect(average).toBeLessThan(1400 * 1024);
   });
 
   it('cuts the same places whatever sizes the data is fed in', () => {
@@ -47,5 +47,27 @@ describe('content-defined chunker', () => {
     expect(theirs).not.toEqual(mine);
     const zeros = chunksOf(new Uint8Array(10 * 1024 * 1024));
     expect(zeros.slice(0, 2).map((c) => c.length)).toEqual([DEFAULT_CHUNKER.maxBytes, DEFAULT_CHUNKER.maxBytes]);
+  });
+
+  it('ends a chunk at every file boundary, so a file cuts the same wherever it lies and whatever precedes it', () => {
+    const file = data.subarray(0, 3 * 1024 * 1024);
+    const inStream = (before: Uint8Array) => {
+      const chunker = new ContentChunker(gear);
+      const out = [...chunker.push(before), ...chunker.boundary(), ...chunker.push(file), ...chunker.boundary(), ...chunker.push(data.subarray(5_000_000, 5_100_000)), ...chunker.finish()];
+      return out.map(hashOf);
+    };
+    const a = inStream(randomBytes(10_000));
+    const b = inStream(randomBytes(777_777));
+    const alone = chunksOf(file).map(hashOf);
+    // The file's own chunks, as if it were a stream by itself, appear in both; a 10 kB file before it is a chunk alone.
+    for (const h of alone) expect(a).toContain(h);
+    for (const h of alone) expect(b).toContain(h);
+    expect(a).toHaveLength(alone.length + 2);
+    // Without file cuts (repositories made before them) boundaries change nothing.
+    const plain = new ContentChunker(gear, { ...DEFAULT_CHUNKER, cutAtFiles: undefined });
+    expect([...plain.push(file.subarray(0, 10_000)), ...plain.boundary()]).toEqual([]);
+    // A boundary with nothing pending makes no empty chunk.
+    const chunker = new ContentChunker(gear);
+    expect([...chunker.boundary(), ...chunker.push(file.subarray(0, 4096)), ...chunker.boundary(), ...chunker.boundary()].map((c) => c.length)).toEqual([4096]);
   });
 });

@@ -15,6 +15,7 @@ import { readWindows, WINDOW_BYTES, windowsOf } from '../engine/read-windows.js'
 import type { EncodedBlob } from './chunk-blob.js';
 import { BlobEncoder } from './blob-encoder.js';
 import { ContentChunker } from './content-chunker.js';
+import { fileBoundaries, splitAtBoundaries } from './file-boundaries.js';
 import { PackWriter } from './pack-writer.js';
 import { markedPacks } from './repository-prune.js';
 import { RepositoryLock } from './repository-lock.js';
@@ -40,8 +41,15 @@ export interface RepositoryBackupResult {
   mibPerSec: number;
 }
 
+/**
+ * zstd level of repository chunks: 6 rather than the single-file images' 3. Stored once and kept for years, a chunk is
+ * worth the extra CPU: 4% smaller on bench/repo's data, and the backup stays ahead of restic's (bench/repo).
+ */
+export const DEFAULT_REPOSITORY_LEVEL = 6;
 const PEER_WAIT_MS = 10 * 60_000;
-const ENCODES_IN_FLIGHT = 4;
+/** Chunks (and their bytes) handed to the encoders and not yet packed: enough that small chunks keep both cores busy. */
+const ENCODES_IN_FLIGHT = 1024;
+const ENCODE_BYTES_IN_FLIGHT = 32 * 1024 * 1024;
 /** Writers started within this of each other (process start-up differs by seconds) still share the upload out. */
 const PEER_DISCOVERY_MS = 5_000;
 const rangesOf = new WeakMap<StreamManifest, SourceRange[]>();
@@ -71,7 +79,7 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
   await peers.start(indexes);
   await using source = await SourceReader.open(options.source);
   const manifest = await planBackup(ctx, source, run);
-  const level = options.compressionLevel ?? 3;
+  const level = options.compressionLevel ?? DEFAULT_REPOSITORY_LEVEL;
   const gear = repository.gear();
   const deferred: { id: string; stream: StreamManifest; offset: number; length: number }[] = [];
   const owners = new Set<string>();
@@ -97,15 +105,23 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
   let newBytes = 0;
   // Encoded on the workers, added to packs in order; a few in flight keep both cores busy.
   await using encoder = new BlobEncoder(repository.keys);
-  const encoding: Promise<EncodedBlob>[] = [];
-  const drain = async (keep: number) => {
-    while (encoding.length > keep) await packs.add(await encoding.shift()!);
+  const encoding: { blob: Promise<EncodedBlob>; bytes: number }[] = [];
+  let encodingBytes = 0;
+  const drain = async (keep: number, keepBytes = 0) => {
+    while (encoding.length > keep || (encoding.length > 0 && encodingBytes > keepBytes)) {
+      // The oldest chunk is in the batch not yet sent only when every chunk in flight is.
+      if (encoding.length <= encoder.queued) encoder.flush();
+      const next = encoding.shift()!;
+      encodingBytes -= next.bytes;
+      await packs.add(await next.blob);
+    }
   };
   const upload = async (id: string, chunk: Uint8Array) => {
     newChunks++;
     newBytes += chunk.length;
-    encoding.push(encoder.encode(id, chunk, level));
-    await drain(ENCODES_IN_FLIGHT);
+    encodingBytes += chunk.length;
+    encoding.push({ blob: encoder.encode(id, chunk, level), bytes: chunk.length });
+    await drain(ENCODES_IN_FLIGHT, ENCODE_BYTES_IN_FLIGHT);
   };
   // The id (a keyed hash) comes first: a chunk the repository holds is neither compressed nor encrypted again, and one
   // a peer running alongside stores is left to it.
@@ -136,11 +152,17 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
         packed += length;
       };
       const chunker = new ContentChunker(gear, repository.config.chunker);
+      const boundaries = repository.config.chunker.cutAtFiles ? await fileBoundaries(options.source, stream, ctx.log) : undefined;
+      const cursor = { at: 0 };
       const groups = bySegment(includedRanges(stream), stream.startBytes, WINDOW_BYTES);
       for await (const { window, data } of readWindows(source, windowsOf(groups), run.signal)) {
         for (const group of window.groups) {
           for (const r of group.ranges) {
-            for (const chunk of chunker.push(data.subarray(r.offsetBytes - window.start, r.offsetBytes - window.start + r.lengthBytes))) await emit(chunk);
+            const parts = boundaries ? splitAtBoundaries(boundaries, cursor, r.offsetBytes, r.lengthBytes) : [{ offset: r.offsetBytes, length: r.lengthBytes, cutBefore: false }];
+            for (const part of parts) {
+              if (part.cutBefore) for (const chunk of chunker.boundary()) await emit(chunk);
+              for (const chunk of chunker.push(data.subarray(part.offset - window.start, part.offset - window.start + part.length))) await emit(chunk);
+            }
             done += r.lengthBytes;
           }
         }
@@ -166,7 +188,7 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
       await packs.flush();
     }
   } catch (error) {
-    await Promise.allSettled(encoding);
+    await Promise.allSettled(encoding.map((e) => e.blob));
     await packs.settle();
     throw error;
   }

@@ -2,7 +2,7 @@
 // a key scrypt derives from a passphrase; each passphrase has its own key file under keys/. From the master key, HKDF
 // derives the encryption key, the chunk-id key (HMAC-SHA-256 names chunks, so names say nothing of the plaintext) and
 // the chunker's gear seed.
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, scrypt } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomBytes, scrypt, type KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ShadowError } from '../../../sdk/index.js';
 import { DEFAULT_KDF, kdfProblem, scryptMemoryBytes, type KdfParams } from '../image/image-keys.js';
@@ -29,6 +29,15 @@ export interface RepositoryKeys {
 const NONCE = 12;
 const TAG = 16;
 
+// A key imported once per key buffer: handing node:crypto a Buffer imports it again on every call, which costs more
+// than sealing or hashing a small chunk.
+const imported = new WeakMap<Buffer, KeyObject>();
+function keyOf(key: Buffer): KeyObject {
+  let object = imported.get(key);
+  if (!object) imported.set(key, (object = createSecretKey(key)));
+  return object;
+}
+
 async function passphraseKey(passphrase: string, salt: Buffer, kdf: KdfParams): Promise<Buffer> {
   if (passphrase.length === 0) throw new ShadowError('INVALID_ARGUMENT', 'Cannot use an empty passphrase: give at least one character');
   return new Promise((resolve, reject) => {
@@ -37,7 +46,7 @@ async function passphraseKey(passphrase: string, salt: Buffer, kdf: KdfParams): 
 }
 
 export function seal(key: Buffer, plain: Uint8Array, aad: string | Uint8Array, nonce: Uint8Array = randomBytes(NONCE)): Buffer {
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  const cipher = createCipheriv('aes-256-gcm', keyOf(key), nonce);
   cipher.setAAD(typeof aad === 'string' ? Buffer.from(aad) : aad);
   return Buffer.concat([nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
 }
@@ -46,7 +55,7 @@ export function seal(key: Buffer, plain: Uint8Array, aad: string | Uint8Array, n
 export function unseal(key: Buffer, sealed: Uint8Array, aad: string | Uint8Array, what: string): Buffer {
   if (sealed.length < NONCE + TAG) throw new ShadowError('IMAGE_CORRUPT', `${what} is ${sealed.length} bytes, too short to be a sealed object`, { details: { object: what } });
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, NONCE));
+    const decipher = createDecipheriv('aes-256-gcm', keyOf(key), sealed.subarray(0, NONCE));
     decipher.setAAD(typeof aad === 'string' ? Buffer.from(aad) : aad);
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
     return Buffer.concat([decipher.update(sealed.subarray(NONCE, sealed.length - TAG)), decipher.final()]);
@@ -91,10 +100,10 @@ export function deriveKeys(master: Buffer): RepositoryKeys {
  * that two objects are equal, their names reveal already.
  */
 export function sealDeterministic(keys: RepositoryKeys, plain: Uint8Array, aad: string | Uint8Array, identity: Uint8Array): Buffer {
-  const nonce = createHmac('sha256', keys.nonce).update(identity).digest().subarray(0, NONCE);
+  const nonce = createHmac('sha256', keyOf(keys.nonce)).update(identity).digest().subarray(0, NONCE);
   return seal(keys.encryption, plain, aad, nonce);
 }
 
 export function chunkIdOf(keys: RepositoryKeys, plain: Uint8Array): string {
-  return createHmac('sha256', keys.chunkId).update(plain).digest('hex');
+  return createHmac('sha256', keyOf(keys.chunkId)).update(plain).digest('hex');
 }

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { ShadowError } from '../../../sdk/index.js';
 import type { KdfParams } from '../image/image-keys.js';
 import type { BackupManifest } from '../engine/backup-manifest.js';
+import { native } from '../../../native/load.js';
 import { decodeBlob } from './chunk-blob.js';
 import { DEFAULT_CHUNKER, gearTable, type ChunkerParams } from './content-chunker.js';
 import type { ObjectStore } from './object-store.js';
@@ -42,6 +43,37 @@ export interface SnapshotManifest {
   usedBytes: number;
   /** Bytes of sealed chunks this backup uploaded (what it added to the repository). */
   addedBytes: number;
+}
+
+/**
+ * JSON objects (indexes, snapshots, pack headers, locks) are stored as a zstd frame behind a marker byte and the plain
+ * length: their hex chunk ids take about half the room that way. Plain JSON ('{' or '[' first) is read as before.
+ */
+const ZSTD_JSON = 0x01;
+const JSON_LEVEL = 9;
+
+export function encodeJson(value: unknown): Buffer {
+  const text = Buffer.from(JSON.stringify(value));
+  const out = Buffer.allocUnsafe(text.length);
+  const packed = text.length > 5 + 64 ? native().zstdCompressInto(text, out, 5, text.length - 5, JSON_LEVEL) : -1;
+  if (packed < 0) return text;
+  out[0] = ZSTD_JSON;
+  out.writeUInt32LE(text.length, 1);
+  return out.subarray(0, packed + 5);
+}
+
+export function decodeJson<T>(bytes: Buffer, what: string): T {
+  let text = bytes;
+  if (bytes[0] === ZSTD_JSON) {
+    if (bytes.length < 5) throw new ShadowError('IMAGE_CORRUPT', `${what} is cut short`);
+    text = Buffer.allocUnsafe(bytes.readUInt32LE(1));
+    try {
+      if (native().zstdDecompressInto(bytes.subarray(5), text) !== text.length) throw new Error('its length differs from the one recorded');
+    } catch (error) {
+      throw new ShadowError('IMAGE_CORRUPT', `${what} does not decompress: ${(error as Error).message}`);
+    }
+  }
+  return JSON.parse(text.toString('utf8')) as T;
 }
 
 export const packKey = (pack: string) => `data/${pack.slice(0, 2)}/${pack}`;
@@ -110,17 +142,17 @@ export class Repository {
   }
 
   sealJson(value: unknown, aad: string): Buffer {
-    return seal(this.keys.encryption, Buffer.from(JSON.stringify(value)), aad);
+    return seal(this.keys.encryption, encodeJson(value), aad);
   }
 
   /** Equal values seal to equal bytes (pack headers and indexes, which concurrent writers may produce alike). */
   sealJsonDeterministic(value: unknown, aad: string): Buffer {
-    const plain = Buffer.from(JSON.stringify(value));
+    const plain = encodeJson(value);
     return sealDeterministic(this.keys, plain, aad, plain);
   }
 
   async readJson<T>(key: string, aad: string): Promise<T> {
-    return JSON.parse(unseal(this.keys.encryption, await this.store.get(key), aad, `Object '${key}'`).toString('utf8')) as T;
+    return decodeJson<T>(unseal(this.keys.encryption, await this.store.get(key), aad, `Object '${key}'`), `Object '${key}'`);
   }
 
   /** Every pack's index, except packs in `excluded` (marked for deletion by a prune). */
