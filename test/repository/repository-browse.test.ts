@@ -11,13 +11,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureIo } from '../../core/node/cli/capture-io.js';
 import { main } from '../../core/node/cli/main.js';
-import { createHost, type ShadowdiskHost } from '../../core/node/index.js';
+import type { ShadowdiskHost } from '../../core/node/index.js';
 import { LocalObjectStore } from '../../plugins/backup/repository/object-store.js';
 import { packKey, Repository } from '../../plugins/backup/repository/repository.js';
 import { placeSnapshotStream } from '../../plugins/backup/repository/snapshot-view.js';
 import { cephRgw } from '../helpers/ceph-rgw.js';
-import { isMounted, loopDevice, mount, run, tempDir, tempStateDir, type TempDir } from '../helpers/index.js';
-import { osLikeDisk } from './os-like-disk.js';
+import { isMounted, loopDevice, mount, run, type TempDir } from '../helpers/index.js';
+import { localRepository, type LocalRepository } from './local-repository.js';
 import { sha256Of } from './repository-cli.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -25,10 +25,11 @@ const exec = promisify(execFile);
 const MiB = 1024 * 1024;
 const PASSPHRASE = 'browse me';
 
+let fixture: LocalRepository;
 let state: TempDir;
 let scratch: TempDir;
 let host: ShadowdiskHost;
-let disk: Awaited<ReturnType<typeof osLikeDisk>>;
+let disk: LocalRepository['disk'];
 let repo: string;
 let passFile: string;
 let snapshot: string;
@@ -56,30 +57,18 @@ async function cat(repository: string, snapshotRef: string, path: string, env: R
 }
 
 beforeAll(async () => {
-  state = await tempStateDir();
-  scratch = await tempDir();
-  host = await createHost({ stateDir: state.path, logSink: () => undefined });
-  disk = await osLikeDisk(scratch.path, 'src', 64 * MiB, 8, new Set());
+  fixture = await localRepository({ diskBytes: 64 * MiB, packages: 8, passphrase: PASSPHRASE });
+  ({ state, scratch, host, disk, repo, passFile, snapshot } = fixture);
   const { stdout } = await run('sfdisk', ['--json', disk.path]);
   const part = (JSON.parse(stdout) as { partitiontable: { partitions: { start: number; size: number }[] } }).partitiontable.partitions[0]!;
   partStart = part.start * 512;
-  {
-    await using loop = await loopDevice(disk.path, { offsetBytes: partStart, sizeLimitBytes: part.size * 512, readOnly: true });
-    await using mounted = await mount(loop.path, { options: ['ro', 'noload'] });
-    sourceHashes = await hashTree(mounted.mountpoint);
-  }
-  passFile = join(scratch.path, 'pass');
-  await writeFile(passFile, `${PASSPHRASE}\n`);
-  repo = `file://${join(scratch.path, 'repo')}`;
-  await host.executeCommand('shadowdisk.backup.repo-init', { positionals: [repo], options: { 'passphrase-file': passFile, 'kdf-cost': '10' } });
-  snapshot = ((await host.executeCommand('shadowdisk.backup.image-backup', { positionals: [disk.path], options: { repo, 'passphrase-file': passFile } })).data as Record<string, unknown>)['snapshot'] as string;
+  await using loop = await loopDevice(disk.path, { offsetBytes: partStart, sizeLimitBytes: part.size * 512, readOnly: true });
+  await using mounted = await mount(loop.path, { options: ['ro', 'noload'] });
+  sourceHashes = await hashTree(mounted.mountpoint);
 }, 120_000);
 
 afterAll(async () => {
-  await host?.[Symbol.asyncDispose]();
-  await disk?.[Symbol.asyncDispose]();
-  await scratch?.[Symbol.asyncDispose]();
-  await state?.[Symbol.asyncDispose]();
+  await fixture?.[Symbol.asyncDispose]();
 });
 
 describe('image browse --repo (local repository)', () => {

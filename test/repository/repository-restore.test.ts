@@ -6,17 +6,17 @@ import { cp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHost, type ShadowdiskHost } from '../../core/node/index.js';
-import { loopDevice, mkfs, mount, sparseImage, tempDir, tempStateDir, type TempDir } from '../helpers/index.js';
-import { osLikeDisk } from './os-like-disk.js';
+import { loopDevice, mkfs, mount, sparseImage, type TempDir } from '../helpers/index.js';
+import { localRepository, type LocalRepository } from './local-repository.js';
 import { ok, sha256Of, shadowdisk } from './repository-cli.js';
 
 const MiB = 1024 * 1024;
 const DISK_BYTES = 64 * MiB;
 
+let fixture: LocalRepository;
 let state: TempDir;
 let scratch: TempDir;
 let host: ShadowdiskHost;
-let disk: Awaited<ReturnType<typeof osLikeDisk>>;
 let diskHash: string;
 let repoDir: string;
 let passFile: string;
@@ -40,23 +40,13 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  state = await tempStateDir();
-  scratch = await tempDir();
-  host = await createHost({ stateDir: state.path, logSink: () => undefined });
-  disk = await osLikeDisk(scratch.path, 'src', DISK_BYTES, 10, new Set());
-  diskHash = await sha256Of(disk.path);
-  passFile = join(scratch.path, 'pass');
-  await writeFile(passFile, 'restore me\n');
-  repoDir = join(scratch.path, 'repo');
-  await host.executeCommand('shadowdisk.backup.repo-init', { positionals: [`file://${repoDir}`], options: { 'passphrase-file': passFile, 'kdf-cost': '10' } });
-  snapshot = ((await host.executeCommand('shadowdisk.backup.image-backup', { positionals: [disk.path], options: { repo: `file://${repoDir}`, 'passphrase-file': passFile } })).data as { snapshot: string }).snapshot;
+  fixture = await localRepository({ diskBytes: DISK_BYTES, packages: 10, passphrase: 'restore me' });
+  ({ state, scratch, host, repoDir, passFile, snapshot } = fixture);
+  diskHash = await sha256Of(fixture.disk.path);
 }, 120_000);
 
 afterAll(async () => {
-  await host?.[Symbol.asyncDispose]();
-  await disk?.[Symbol.asyncDispose]();
-  await scratch?.[Symbol.asyncDispose]();
-  await state?.[Symbol.asyncDispose]();
+  await fixture?.[Symbol.asyncDispose]();
 });
 
 describe('image restore --repo', () => {
