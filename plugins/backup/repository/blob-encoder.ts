@@ -12,6 +12,8 @@ import { workerUrl } from '../engine/worker-url.js';
 /** A batch is sent once it holds this many bytes or chunks, or when someone waits for one of its chunks (`flush`). */
 const BATCH_BYTES = 1024 * 1024;
 const BATCH_CHUNKS = 128;
+/** Batch buffers, handed back by the workers and used again (fresh multi-MiB buffers page-fault on every use). */
+const BATCH_BUFFER_BYTES = 2 * BATCH_BYTES;
 
 interface Waiter {
   resolve: (b: EncodedBlob) => void;
@@ -24,8 +26,10 @@ export class BlobEncoder implements AsyncDisposable {
   private next = 0;
   private batches = 0;
   private closing = false;
-  private batch: { task: number; id: string; plain: Uint8Array }[] = [];
+  private batch: BlobBatch['tasks'] = [];
+  private batchData: Uint8Array | undefined;
   private batchBytes = 0;
+  private readonly spare: Uint8Array[] = [];
   private level = 0;
 
   constructor(keys: RepositoryKeys, threads = Math.max(1, availableParallelism())) {
@@ -33,6 +37,7 @@ export class BlobEncoder implements AsyncDisposable {
     this.workers = Array.from({ length: threads }, () => {
       const worker = new Worker(url, { workerData: keys });
       worker.on('message', (reply: BlobBatchReply) => {
+        if (reply.data.byteLength === BATCH_BUFFER_BYTES) this.spare.push(reply.data);
         const sealed = Buffer.from(reply.sealed);
         for (const r of reply.results) {
           const waiter = this.waiting.get(r.task);
@@ -50,14 +55,16 @@ export class BlobEncoder implements AsyncDisposable {
     });
   }
 
-  /** Queues `plain` (copied; the caller keeps it) for encoding; call `flush` before waiting on the result. */
+  /** Queues `plain` (copied at once; the caller keeps it) for encoding; call `flush` before waiting on the result. */
   encode(id: string, plain: Uint8Array, level: number): Promise<EncodedBlob> {
-    if (this.batch.length > 0 && level !== this.level) this.flush();
+    if (this.batch.length > 0 && (level !== this.level || this.batchBytes + plain.length > this.batchData!.length)) this.flush();
     this.level = level;
+    if (!this.batchData) this.batchData = plain.length <= BATCH_BUFFER_BYTES ? (this.spare.pop() ?? new Uint8Array(BATCH_BUFFER_BYTES)) : new Uint8Array(plain.length);
     const task = this.next++;
     const result = new Promise<EncodedBlob>((resolve, reject) => this.waiting.set(task, { resolve, reject }));
     result.catch(() => undefined);
-    this.batch.push({ task, id, plain });
+    this.batchData.set(plain, this.batchBytes);
+    this.batch.push({ task, id, offset: this.batchBytes, length: plain.length });
     this.batchBytes += plain.length;
     if (this.batchBytes >= BATCH_BYTES || this.batch.length >= BATCH_CHUNKS) this.flush();
     return result;
@@ -71,17 +78,12 @@ export class BlobEncoder implements AsyncDisposable {
   /** Sends the chunks queued so far. */
   flush(): void {
     if (this.batch.length === 0) return;
-    const data = new Uint8Array(this.batchBytes);
-    const tasks: BlobBatch['tasks'] = [];
-    let at = 0;
-    for (const { task, id, plain } of this.batch) {
-      data.set(plain, at);
-      tasks.push({ task, id, offset: at, length: plain.length });
-      at += plain.length;
-    }
+    const data = this.batchData!;
+    const tasks = this.batch;
     this.batch = [];
+    this.batchData = undefined;
     this.batchBytes = 0;
-    this.workers[this.batches++ % this.workers.length]!.postMessage({ tasks, data, level: this.level } satisfies BlobBatch, [data.buffer]);
+    this.workers[this.batches++ % this.workers.length]!.postMessage({ tasks, data, level: this.level } satisfies BlobBatch, [data.buffer as ArrayBuffer]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

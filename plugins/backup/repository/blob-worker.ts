@@ -13,6 +13,8 @@ export interface BlobBatch {
 export interface BlobBatchReply {
   results: { task: number; id: string; plainLength: number; offset: number; length: number; error?: string }[];
   sealed: Uint8Array;
+  /** The batch's buffer, handed back for the next batch. */
+  data: Uint8Array;
 }
 
 const raw = workerData as Record<keyof RepositoryKeys, Uint8Array>;
@@ -39,5 +41,5 @@ parentPort?.on('message', (batch: BlobBatch) => {
     out.set(s, put);
     put += s.length;
   }
-  parentPort!.postMessage({ results, sealed: out } satisfies BlobBatchReply, [out.buffer]);
+  parentPort!.postMessage({ results, sealed: out, data: batch.data } satisfies BlobBatchReply, [out.buffer, batch.data.buffer as ArrayBuffer]);
 });

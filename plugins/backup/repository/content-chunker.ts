@@ -38,11 +38,18 @@ function spreadMask(bits: number): number {
   return mask | 0;
 }
 
+/**
+ * Chunks are returned as views into the chunker's buffer, valid until its next call (push, boundary or finish): the
+ * caller hashes or copies them at once. Pending bytes move to the buffer's front only when it fills up (it holds four
+ * maximal chunks), not after every cut.
+ */
 export class ContentChunker {
   private readonly maskHard: number;
   private readonly maskEasy: number;
   private readonly buffer: Uint8Array;
-  private length = 0;
+  /** The pending bytes: buffer[start, end). */
+  private start = 0;
+  private end = 0;
   private scanned = 0;
   private hash = 0;
 
@@ -50,21 +57,27 @@ export class ContentChunker {
     const bits = Math.round(Math.log2(params.averageBytes - params.minBytes));
     this.maskHard = spreadMask(bits + 2);
     this.maskEasy = spreadMask(bits - 2);
-    this.buffer = new Uint8Array(params.maxBytes);
+    this.buffer = new Uint8Array(4 * params.maxBytes);
   }
 
-  /** Feeds bytes; returns the chunks they complete (copies the caller may keep). */
+  /** Feeds bytes; returns the chunks they complete (views, valid until the next call). */
   push(data: Uint8Array): Uint8Array[] {
     const out: Uint8Array[] = [];
     for (let at = 0; at < data.length; ) {
-      const n = Math.min(data.length - at, this.buffer.length - this.length);
-      this.buffer.set(data.subarray(at, at + n), this.length);
-      this.length += n;
+      if (this.end === this.buffer.length) {
+        // Moving the pending bytes down overwrites the chunks cut so far in this call: they become copies first.
+        for (let i = 0; i < out.length; i++) out[i] = out[i]!.slice();
+        this.buffer.copyWithin(0, this.start, this.end);
+        this.end -= this.start;
+        this.start = 0;
+      }
+      const n = Math.min(data.length - at, this.buffer.length - this.end);
+      this.buffer.set(data.subarray(at, at + n), this.end);
+      this.end += n;
       at += n;
       for (let cut = this.findCut(); cut > 0; cut = this.findCut()) {
-        out.push(this.buffer.slice(0, cut));
-        this.buffer.copyWithin(0, cut, this.length);
-        this.length -= cut;
+        out.push(this.buffer.subarray(this.start, this.start + cut));
+        this.start += cut;
         this.scanned = 0;
         this.hash = 0;
       }
@@ -80,10 +93,10 @@ export class ContentChunker {
     return this.params.cutAtFiles ? this.finish() : [];
   }
 
-  /** The last, possibly short, chunk (none when the stream ended on a cut). */
+  /** The last, possibly short, chunk (none when the stream ended on a cut); a view, valid until the next call. */
   finish(): Uint8Array[] {
-    const out = this.length > 0 ? [this.buffer.slice(0, this.length)] : [];
-    this.length = 0;
+    const out = this.end > this.start ? [this.buffer.subarray(this.start, this.end)] : [];
+    this.start = this.end = 0;
     this.scanned = 0;
     this.hash = 0;
     return out;
@@ -94,7 +107,8 @@ export class ContentChunker {
     const { minBytes, averageBytes, maxBytes } = this.params;
     const buffer = this.buffer;
     const gear = this.gear;
-    const end = this.length;
+    const base = this.start;
+    const end = this.end - base;
     let p = Math.max(this.scanned, minBytes);
     if (p >= end) {
       if (end >= maxBytes) return maxBytes;
@@ -104,13 +118,13 @@ export class ContentChunker {
     const hardEnd = Math.min(averageBytes, end);
     const maskHard = this.maskHard;
     for (; p < hardEnd; p++) {
-      h = ((h << 1) + gear[buffer[p]!]!) | 0;
+      h = ((h << 1) + gear[buffer[base + p]!]!) | 0;
       if ((h & maskHard) === 0) return p + 1;
     }
     const maskEasy = this.maskEasy;
     const easyEnd = Math.min(maxBytes, end);
     for (; p < easyEnd; p++) {
-      h = ((h << 1) + gear[buffer[p]!]!) | 0;
+      h = ((h << 1) + gear[buffer[base + p]!]!) | 0;
       if ((h & maskEasy) === 0) return p + 1;
     }
     if (p >= maxBytes) return maxBytes;

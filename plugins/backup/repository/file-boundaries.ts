@@ -20,10 +20,11 @@ export async function fileBoundaries(source: string, stream: StreamManifest, log
   const how = MOUNT_OPTIONS[stream.filesystem];
   if (!how || (stream.kind !== 'partition' && stream.kind !== 'volume')) return undefined;
   const started = performance.now();
-  const device = attachLoop(source, { readOnly: true, offsetBytes: BigInt(stream.startBytes), sizeLimitBytes: BigInt(stream.sizeBytes) });
+  let device: string | undefined;
   let mountpoint: string | undefined;
   let mounted = false;
   try {
+    device = attachLoop(source, { readOnly: true, offsetBytes: BigInt(stream.startBytes), sizeLimitBytes: BigInt(stream.sizeBytes) });
     mountpoint = await mkdtemp(join(tmpdir(), 'shadowdisk-boundaries-'));
     await runTool('mount', ['-t', how.type, '-o', how.options, device, mountpoint]);
     mounted = true;
@@ -38,8 +39,22 @@ export async function fileBoundaries(source: string, stream: StreamManifest, log
   } finally {
     if (mounted) await runTool('umount', [mountpoint!]).catch((error: unknown) => log.warn(`Cannot unmount ${mountpoint}: ${(error as Error).message}`));
     if (mountpoint) await rmdir(mountpoint).catch(() => undefined);
-    detachLoop(device);
+    if (device) detachLoop(device);
   }
+}
+
+/** The boundary walks of a backup's streams, started together (they overlap the repository's index reads). */
+export interface BoundaryWalks extends AsyncDisposable {
+  of(stream: StreamManifest): Promise<Float64Array | undefined>;
+}
+
+export function walkFileBoundaries(source: string, streams: readonly StreamManifest[], enabled: boolean, log: Logger): BoundaryWalks {
+  const walks = new Map(streams.map((s) => [s.id, enabled ? fileBoundaries(source, s, log) : Promise.resolve(undefined)]));
+  return {
+    of: (stream) => walks.get(stream.id) ?? Promise.resolve(undefined),
+    // A backup that fails early still waits for its mounts to be released.
+    [Symbol.asyncDispose]: async () => void (await Promise.allSettled(walks.values())),
+  };
 }
 
 /**

@@ -15,7 +15,7 @@ import { readWindows, WINDOW_BYTES, windowsOf } from '../engine/read-windows.js'
 import type { EncodedBlob } from './chunk-blob.js';
 import { BlobEncoder } from './blob-encoder.js';
 import { ContentChunker } from './content-chunker.js';
-import { fileBoundaries, splitAtBoundaries } from './file-boundaries.js';
+import { splitAtBoundaries, walkFileBoundaries } from './file-boundaries.js';
 import { PackWriter } from './pack-writer.js';
 import { markedPacks } from './repository-prune.js';
 import { RepositoryLock } from './repository-lock.js';
@@ -71,14 +71,16 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
   refuseWritableMounts(options.source);
   const started = performance.now();
   await using lock = await RepositoryLock.acquire(repository, 'backup');
+  await using source = await SourceReader.open(options.source);
+  const manifest = await planBackup(ctx, source, run);
+  // Where the files lie, looked up while the repository's indexes are read.
+  await using walks = walkFileBoundaries(options.source, manifest.streams, repository.config.chunker.cutAtFiles === true, ctx.log);
   // Packs a prune has marked for deletion are not reused: their chunks are stored again if needed.
   const marked = await markedPacks(repository);
   const indexes = await repository.readIndexes(marked);
   const known = chunkLocations(indexes);
   const peers = new PeerView(repository, lock, Date.now(), known, marked);
   await peers.start(indexes);
-  await using source = await SourceReader.open(options.source);
-  const manifest = await planBackup(ctx, source, run);
   const level = options.compressionLevel ?? DEFAULT_REPOSITORY_LEVEL;
   const gear = repository.gear();
   const deferred: { id: string; stream: StreamManifest; offset: number; length: number }[] = [];
@@ -146,13 +148,12 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
       const list: [string, number][] = [];
       let packed = 0;
       const emit = async (chunk: Uint8Array) => {
-        // Taken first: a chunk sent to an encoder is detached (length 0) here.
-        const length = chunk.length;
+        // `chunk` is a view into the chunker's buffer: hashed and copied to an encoder batch before the chunker goes on.
         await store(list, chunk, stream, packed);
-        packed += length;
+        packed += chunk.length;
       };
       const chunker = new ContentChunker(gear, repository.config.chunker);
-      const boundaries = repository.config.chunker.cutAtFiles ? await fileBoundaries(options.source, stream, ctx.log) : undefined;
+      const boundaries = await walks.of(stream);
       const cursor = { at: 0 };
       const groups = bySegment(includedRanges(stream), stream.startBytes, WINDOW_BYTES);
       for await (const { window, data } of readWindows(source, windowsOf(groups), run.signal)) {

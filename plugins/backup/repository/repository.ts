@@ -50,7 +50,7 @@ export interface SnapshotManifest {
  * length: their hex chunk ids take about half the room that way. Plain JSON ('{' or '[' first) is read as before.
  */
 const ZSTD_JSON = 0x01;
-const JSON_LEVEL = 9;
+const JSON_LEVEL = 3;
 
 export function encodeJson(value: unknown): Buffer {
   const text = Buffer.from(JSON.stringify(value));
