@@ -38,7 +38,7 @@ export class BlobEncoder implements AsyncDisposable {
       const worker = new Worker(url, { workerData: keys });
       worker.on('message', (reply: BlobBatchReply) => {
         if (reply.data.byteLength === BATCH_BUFFER_BYTES) this.spare.push(reply.data);
-        const sealed = Buffer.from(reply.sealed);
+        const sealed = Buffer.from(reply.sealed.buffer, reply.sealed.byteOffset, reply.sealed.byteLength);
         for (const r of reply.results) {
           const waiter = this.waiting.get(r.task);
           this.waiting.delete(r.task);
