@@ -28,7 +28,8 @@ export class PackWriter {
    * `avoid`: pack names a prune has marked for deletion; a pack that would get one is sealed differently.
    * `keep`: asked for each chunk when its pack is cut; a chunk it refuses (another writer now stores it) is left out.
    */
-  constructor(private readonly repository: Repository, private readonly avoid: ReadonlySet<string> = new Set(), private readonly keep: (id: string) => boolean = () => true, private readonly holdUntil = 0) {}
+  /** `indexed`: told each pack whose index this writer has written. */
+  constructor(private readonly repository: Repository, private readonly avoid: ReadonlySet<string> = new Set(), private readonly keep: (id: string) => boolean = () => true, private readonly holdUntil = 0, private readonly indexed: (pack: string) => void = () => undefined) {}
 
   private held: EncodedBlob[] = [];
   private heldBytes = 0;
@@ -101,6 +102,7 @@ export class PackWriter {
     const upload = (async () => {
       await this.repository.store.put(packKey(index.pack), pack);
       await this.repository.store.put(indexKey(index.pack), this.repository.sealJsonDeterministic(index, 'index'));
+      this.indexed(index.pack);
       this.packsWritten++;
       this.bytesUploaded += pack.length;
     })();

@@ -97,7 +97,7 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
     newChunks--;
     newBytes -= places.get(id)!.length;
     return false;
-  }, Date.now() + PEER_DISCOVERY_MS);
+  }, Date.now() + PEER_DISCOVERY_MS, (pack) => peers.ownIndex(pack));
   const pending = new Set<string>();
   const streams: SnapshotManifest['streams'] = [];
   const total = manifest.streams.reduce((n, s) => n + s.packedBytes, 0);

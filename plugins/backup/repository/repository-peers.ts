@@ -27,6 +27,11 @@ export class PeerView {
     await this.refresh();
   }
 
+  /** An index this backup wrote itself: never read back. */
+  ownIndex(pack: string): void {
+    this.seenIndexes.add(`index/${pack}`);
+  }
+
   /** Refreshes in the background at most every REFRESH_MS; never blocks the data path. */
   tick(): void {
     if (this.refreshing || Date.now() - this.refreshed < REFRESH_MS) return;
@@ -41,13 +46,19 @@ export class PeerView {
     return owner === this.lock.key ? undefined : owner;
   }
 
-  async refresh(): Promise<void> {
+  /**
+   * Looks for peers (only until TOGETHER_MS after the start: later ones do not count) and, when there are any (or
+   * `force`), for the chunks they indexed. A backup alone stops asking: listings cost the store more than the data.
+   */
+  async refresh(force = false): Promise<void> {
     this.refreshed = Date.now();
+    if (!force && this.peers.length === 0 && Date.now() - this.started > TOGETHER_MS) return;
     const locks = await listLocks(this.repository);
     this.peers = locks
       .filter((l) => l.key !== this.lock.key && l.record.kind === 'backup' && !l.stale && l.record.phase !== 'flushed' && l.record.started !== undefined)
       .map((l) => ({ key: l.key, started: Date.parse(l.record.started) }))
       .filter((p) => p.started - this.started < TOGETHER_MS);
+    if (!force && this.peers.length === 0) return;
     const fresh = (await this.repository.store.list('index/')).map((o) => o.key).filter((k) => !this.seenIndexes.has(k) && !this.marked.has(k.slice('index/'.length)));
     await inParallel(fresh, 4, async (key) => {
       const index = await this.repository.readJson<PackIndex>(key, 'index').catch(() => undefined);
@@ -67,6 +78,6 @@ export class PeerView {
       run.progress({ phase: `wait for ${waiting.length} other backup(s)`, done: 0, total: 1 });
       await new Promise((r) => setTimeout(r, 300));
     }
-    await this.refresh();
+    await this.refresh(true);
   }
 }
