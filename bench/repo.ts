@@ -19,10 +19,14 @@ const MIB = 1024 * 1024;
 const sizeMiB = Number(values['size-mib']);
 const fillMiB = Number(values['fill-mib']);
 const sh = (command: string, env?: Record<string, string>) => execSync(command, { stdio: ['ignore', 'pipe', 'pipe'], shell: '/bin/bash', env: { ...process.env, ...env }, maxBuffer: 64 * MIB }).toString();
-const timed = (fn: () => void) => {
+/** Wall seconds and CPU seconds (user + system, children included, from GNU time) of a shell command. */
+const timed = (command: string, env: Record<string, string>) => {
   const started = performance.now();
-  fn();
-  return (performance.now() - started) / 1000;
+  const out = execSync(`/usr/bin/time -f 'cpu %U %S' ${command} 2>&1 >/dev/null | tail -1`, { shell: '/bin/bash', env: { ...process.env, ...env }, maxBuffer: 64 * MIB }).toString();
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = /cpu ([\d.]+) ([\d.]+)/.exec(out);
+  if (!cpu) throw new Error(`${command} failed: ${out}`);
+  return { seconds, cpuSeconds: Number(cpu[1]) + Number(cpu[2]) };
 };
 const dropCaches = () => writeFileSync('/proc/sys/vm/drop_caches', '3');
 const listFiles = (root: string): string[] => readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort();
@@ -80,7 +84,7 @@ try {
   const node = process.execPath;
   sh(`${node} bin/shadowdisk.js repo init s3://bench/shadowdisk`, env);
   sh('restic init', resticEnv);
-  const rows: { tool: string; generation: number; seconds: number; usedMiB: number; storedBytes: number }[] = [];
+  const rows: { tool: string; generation: number; seconds: number; cpuSeconds: number; usedMiB: number; storedBytes: number }[] = [];
   for (const generation of [1, 2]) {
     if (generation === 2) {
       // ~10% of the files get other contents of the same size.
@@ -92,17 +96,17 @@ try {
     }
     const used = usedMiB();
     dropCaches();
-    const ours = timed(() => sh(`${node} bin/shadowdisk.js image backup ${device} --repo s3://bench/shadowdisk`, env));
-    rows.push({ tool: 'shadowdisk', generation, seconds: ours, usedMiB: used, storedBytes: await bucketBytes('shadowdisk/') });
+    const ours = timed(`${node} bin/shadowdisk.js image backup ${device} --repo s3://bench/shadowdisk`, env);
+    rows.push({ tool: 'shadowdisk', generation, ...ours, usedMiB: used, storedBytes: await bucketBytes('shadowdisk/') });
     mount('ro');
     dropCaches();
-    const theirs = timed(() => sh(`restic backup --quiet ${mnt}`, resticEnv));
+    const theirs = timed(`restic backup --quiet ${mnt}`, resticEnv);
     unmount();
-    rows.push({ tool: 'restic', generation, seconds: theirs, usedMiB: used, storedBytes: await bucketBytes('restic/') });
+    rows.push({ tool: 'restic', generation, ...theirs, usedMiB: used, storedBytes: await bucketBytes('restic/') });
   }
   console.log(`\nRepository backup to Ceph RGW S3 on 127.0.0.1: ext4 on a ${sizeMiB} MiB loop device, /usr files (~${fillMiB} MiB), generation 2 after 10% of the files changed (${values.change})`);
-  console.log('tool        gen   seconds   MiB/s   stored MiB (bucket, cumulative)');
-  for (const r of rows) console.log(`${r.tool.padEnd(11)} ${String(r.generation).padStart(3)} ${r.seconds.toFixed(2).padStart(9)} ${(r.usedMiB / r.seconds).toFixed(1).padStart(7)} ${(r.storedBytes / MIB).toFixed(1).padStart(12)}`);
+  console.log('tool        gen   seconds   MiB/s   CPU s   stored MiB (bucket, cumulative)');
+  for (const r of rows) console.log(`${r.tool.padEnd(11)} ${String(r.generation).padStart(3)} ${r.seconds.toFixed(2).padStart(9)} ${(r.usedMiB / r.seconds).toFixed(1).padStart(7)} ${r.cpuSeconds.toFixed(1).padStart(7)} ${(r.storedBytes / MIB).toFixed(1).padStart(12)}`);
   for (const generation of [1, 2]) {
     const [a, b] = [rows.find((r) => r.tool === 'shadowdisk' && r.generation === generation)!, rows.find((r) => r.tool === 'restic' && r.generation === generation)!];
     console.log(`generation ${generation}: ours/restic time ${(a.seconds / b.seconds).toFixed(2)}x (speed ${(b.seconds / a.seconds).toFixed(2)}x), stored ${(a.storedBytes / b.storedBytes).toFixed(2)}x`);
