@@ -14,6 +14,7 @@ import { PeerView } from './repository-peers.js';
 import { readWindows, WINDOW_BYTES, windowsOf } from '../engine/read-windows.js';
 import type { EncodedBlob } from './chunk-blob.js';
 import { BlobEncoder } from './blob-encoder.js';
+import { listBlobs } from './chunk-lists.js';
 import { ContentChunker } from './content-chunker.js';
 import { splitAtBoundaries, walkFileBoundaries } from './file-boundaries.js';
 import { PackWriter } from './pack-writer.js';
@@ -100,6 +101,7 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
   }, Date.now() + PEER_DISCOVERY_MS, (pack) => peers.ownIndex(pack));
   const pending = new Set<string>();
   const streams: SnapshotManifest['streams'] = [];
+  const lists: string[] = [];
   const total = manifest.streams.reduce((n, s) => n + s.packedBytes, 0);
   let done = 0;
   let chunks = 0;
@@ -188,15 +190,28 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
       await drain(0);
       await packs.flush();
     }
+    // The chunk lists, as list blobs: runs a parent generation stored already are referenced again.
+    leftovers = true;
+    for (const stream of streams) {
+      for (const blob of listBlobs(repository.keys, stream.chunks)) {
+        lists.push(blob.id);
+        chunks++;
+        if (known.has(blob.id) || pending.has(blob.id)) continue;
+        pending.add(blob.id);
+        await upload(blob.id, blob.plain);
+      }
+    }
+    await drain(0);
+    await packs.flush();
   } catch (error) {
     await Promise.allSettled(encoding.map((e) => e.blob));
     await packs.settle();
     throw error;
   }
   const snapshot: SnapshotManifest = {
-    version: 1, id: randomBytes(16).toString('hex'), time: new Date().toISOString(), host: hostname(), source: options.sourceName ?? options.source,
+    version: 2, id: randomBytes(16).toString('hex'), time: new Date().toISOString(), host: hostname(), source: options.sourceName ?? options.source,
     manifest: options.sourceName !== undefined ? { ...manifest, source: { ...manifest.source, path: options.sourceName } } : manifest,
-    streams, usedBytes: total, addedBytes: packs.bytesUploaded,
+    streams, usedBytes: total, addedBytes: packs.bytesUploaded, lists,
   };
   await repository.writeSnapshot(snapshot);
   const seconds = (performance.now() - started) / 1000;

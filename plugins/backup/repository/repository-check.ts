@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import type { RunContext } from '../../../sdk/index.js';
 import { decodeBlob } from './chunk-blob.js';
-import { inParallel, packKey, type PackIndex, type Repository } from './repository.js';
+import { referencedChunks } from './repository-prune.js';
+import { chunkLocations, inParallel, packKey, type BrokenSnapshot, type PackIndex, type Repository } from './repository.js';
 
 export interface CheckProblem {
   object: string;
@@ -34,15 +35,19 @@ export function parseSubset(value: string): (pack: string, position: number, cou
 }
 
 export async function checkRepository(repository: Repository, readSubset: ((pack: string, position: number, count: number) => boolean) | undefined, run: RunContext): Promise<CheckResult> {
-  const snapshots = await repository.snapshots();
   const indexes = await repository.readIndexes();
+  const problems: CheckProblem[] = [];
+  // A snapshot whose chunk lists cannot be read is a problem of its own; the objects it names still count as used.
+  const broken: BrokenSnapshot[] = [];
+  const snapshots = await repository.snapshots({ index: chunkLocations(indexes), onBroken: (b) => broken.push(b) });
   const packs = new Set((await repository.store.list('data/')).map((o) => o.key.slice(o.key.lastIndexOf('/') + 1)));
   const where = new Map<string, string>();
   for (const index of indexes) for (const [id] of index.blobs) if (!where.has(id)) where.set(id, index.pack);
-  const problems: CheckProblem[] = [];
-  const users = (chunks: Set<string>) => snapshots.filter((s) => s.streams.some((st) => st.chunks.some(([id]) => chunks.has(id)))).map((s) => s.id);
+  const uses = new Map([...snapshots.map((s) => [s.id, referencedChunks([s])] as const), ...broken.map((b) => [b.id, new Set(b.lists)] as const)]);
+  const users = (chunks: Set<string>) => [...uses].filter(([, used]) => [...chunks].some((id) => used.has(id))).map(([id]) => id);
+  for (const b of broken) problems.push({ object: `snapshots/${b.id}`, problem: b.error.message, snapshots: [b.id] });
   for (const s of snapshots) {
-    const missing = s.streams.flatMap((st) => st.chunks.map(([id]) => id)).filter((id) => !where.has(id) || !packs.has(where.get(id)!));
+    const missing = [...uses.get(s.id)!].filter((id) => !where.has(id) || !packs.has(where.get(id)!));
     if (missing.length > 0) problems.push({ object: `snapshots/${s.id}`, problem: `${missing.length} referenced chunk(s) are missing (first ${missing[0]!.slice(0, 16)}${where.has(missing[0]!) ? ` in pack ${where.get(missing[0]!)}` : ', in no index'})`, snapshots: [s.id] });
   }
   let packsRead = 0;
@@ -57,7 +62,7 @@ export async function checkRepository(repository: Repository, readSubset: ((pack
       if (problem) problems.push({ object: packKey(index.pack), problem, snapshots: users(new Set(index.blobs.map(([id]) => id))) });
     });
   }
-  return { snapshots: snapshots.length, packs: packs.size, packsRead, chunksRead, problems };
+  return { snapshots: snapshots.length + broken.length, packs: packs.size, packsRead, chunksRead, problems };
 }
 
 async function checkPack(repository: Repository, index: PackIndex): Promise<string | undefined> {

@@ -32,7 +32,10 @@ export async function markedPacks(repository: Repository): Promise<Set<string>> 
 
 export function referencedChunks(snapshots: readonly SnapshotManifest[]): Set<string> {
   const out = new Set<string>();
-  for (const s of snapshots) for (const stream of s.streams) for (const [id] of stream.chunks) out.add(id);
+  for (const s of snapshots) {
+    for (const stream of s.streams) for (const [id] of stream.chunks) out.add(id);
+    for (const id of s.lists ?? []) out.add(id);
+  }
   return out;
 }
 

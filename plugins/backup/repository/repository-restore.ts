@@ -8,13 +8,12 @@ import type { PluginContext, RunContext } from '../../../sdk/index.js';
 import { formatBytes } from '../../../sdk/index.js';
 import { checkTarget, openTarget, settleTargetTable, wipeTableAreas, zeroExcluded, type RestorePlan } from '../engine/restore-target.js';
 import { decodeBlob } from './chunk-blob.js';
+import { packReads } from './pack-reads.js';
 import { RestoreSpool } from './restore-spool.js';
 import { inParallel, packKey, type ChunkLocation, type Repository, type SnapshotManifest } from './repository.js';
 import { locateChunks, placeSnapshotStream } from './snapshot-view.js';
 
 const READS_IN_FLIGHT = 4;
-/** Unneeded bytes between two needed chunks of a pack that are read through rather than cut into two reads. */
-const READ_THROUGH_BYTES = 256 * 1024;
 
 export interface VerifiedSnapshot extends AsyncDisposable {
   readonly chunks: number;
@@ -24,21 +23,6 @@ export interface VerifiedSnapshot extends AsyncDisposable {
   /** Where the write pass reads chunks: the spool, or the repository again (and why). */
   readonly reads: { mode: 'spool' | 'repository'; reason?: string; downloadedBytes: number; spoolBytes: number };
   readonly spool?: RestoreSpool;
-}
-
-/** Runs of a pack's needed chunks read at once: [offset, end) and the chunks inside. */
-function packReads(chunks: readonly [string, ChunkLocation][]): { offset: number; end: number; chunks: [string, ChunkLocation][] }[] {
-  const sorted = [...chunks].sort((a, b) => a[1].offset - b[1].offset);
-  const out: { offset: number; end: number; chunks: [string, ChunkLocation][] }[] = [];
-  for (const entry of sorted) {
-    const [, at] = entry;
-    const last = out.at(-1);
-    if (last && at.offset - last.end <= READ_THROUGH_BYTES) {
-      last.end = Math.max(last.end, at.offset + at.length);
-      last.chunks.push(entry);
-    } else out.push({ offset: at.offset, end: at.offset + at.length, chunks: [entry] });
-  }
-  return out;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { KdfParams } from '../image/image-keys.js';
 import type { BackupManifest } from '../engine/backup-manifest.js';
 import { native } from '../../../native/load.js';
 import { decodeBlob } from './chunk-blob.js';
+import { listBlobs, readListBlobs, type ChunkEntry } from './chunk-lists.js';
 import { DEFAULT_CHUNKER, gearTable, type ChunkerParams } from './content-chunker.js';
 import type { ObjectStore } from './object-store.js';
 import { deriveKeys, newKeyFile, seal, sealDeterministic, unseal, unwrapKey, type KeyFile, type RepositoryKeys } from './repository-keys.js';
@@ -31,9 +32,13 @@ export interface PackIndex {
   blobs: [id: string, offset: number, length: number, plainLength: number][];
 }
 
-/** A snapshot: the backup manifest (streams, table, source) and, per stream, its packed data as a list of chunks. */
+/**
+ * A snapshot: the backup manifest (streams, table, source) and, per stream, its packed data as a list of chunks. Read
+ * back, `streams[].chunks` is always the whole list; version 2 stores it in list blobs (chunk-lists.ts), named in
+ * `lists`, which are chunks the snapshot needs as much as its data.
+ */
 export interface SnapshotManifest {
-  version: 1;
+  version: 1 | 2;
   id: string;
   time: string;
   host: string;
@@ -43,6 +48,19 @@ export interface SnapshotManifest {
   usedBytes: number;
   /** Bytes of sealed chunks this backup uploaded (what it added to the repository). */
   addedBytes: number;
+  /** Version 2: the list blobs holding the chunk lists (not stored: the streams name them). */
+  lists?: string[];
+}
+
+/** A snapshot object as stored: version 1 lists each stream's chunks; version 2 names its list blobs and their sizes. */
+type StoredStream = { id: number; chunks: ChunkEntry[] } | { id: number; lists: [id: string, entries: number][] };
+type StoredSnapshot = Omit<SnapshotManifest, 'streams' | 'lists'> & { streams: StoredStream[] };
+
+/** A snapshot whose chunk lists cannot be read (`repo check` reports it; everything else refuses it). */
+export interface BrokenSnapshot {
+  id: string;
+  lists: string[];
+  error: ShadowError;
 }
 
 /**
@@ -178,16 +196,54 @@ export class Repository {
     return (await this.store.list('snapshots/')).map((o) => last(o.key));
   }
 
-  async readSnapshot(id: string): Promise<SnapshotManifest> {
-    return this.readJson<SnapshotManifest>(snapshotKey(id), 'snapshot');
+  private readonly listCache = new Map<string, ChunkEntry[]>();
+
+  private async readStored(id: string): Promise<StoredSnapshot> {
+    const stored = await this.readJson<StoredSnapshot>(snapshotKey(id), 'snapshot');
+    if (stored.version !== 1 && stored.version !== 2) throw new ShadowError('UNSUPPORTED', `Snapshot ${id} has version ${String(stored.version)}; this Shadowdisk reads versions 1 and 2`);
+    return stored;
   }
 
-  async snapshots(): Promise<SnapshotManifest[]> {
-    const all = await inParallel(await this.snapshotIds(), 8, (id) => this.readSnapshot(id).catch((error: unknown) => {
+  /** Stored snapshots with their chunk lists read from their list blobs (the index is read once, when one has them). */
+  private async expand(stored: readonly StoredSnapshot[], index?: ReadonlyMap<string, ChunkLocation>, onBroken?: (broken: BrokenSnapshot) => void): Promise<SnapshotManifest[]> {
+    const listsOf = (s: StoredSnapshot) => s.streams.flatMap((st) => ('lists' in st ? st.lists.map(([id]) => id) : []));
+    let where = index;
+    const out: SnapshotManifest[] = [];
+    for (const s of stored) {
+      const lists = listsOf(s);
+      if (lists.length === 0) {
+        out.push(s as SnapshotManifest);
+        continue;
+      }
+      where ??= await this.chunkIndex();
+      try {
+        await readListBlobs(this.keys, lists, where, (pack, offset, length) => this.store.get(packKey(pack), { offset, length }), this.listCache, packKey, s.id);
+      } catch (error) {
+        if (!onBroken || !(error instanceof ShadowError)) throw error;
+        onBroken({ id: s.id, lists, error });
+        continue;
+      }
+      const streams = s.streams.map((st) => ('lists' in st ? { id: st.id, chunks: st.lists.flatMap(([id]) => this.listCache.get(id)!) } : st));
+      out.push({ ...s, streams, lists });
+    }
+    return out;
+  }
+
+  async readSnapshot(id: string): Promise<SnapshotManifest> {
+    return (await this.expand([await this.readStored(id)]))[0]!;
+  }
+
+  /**
+   * Every snapshot, oldest first. `index` saves reading the indexes again; `onBroken` is told of snapshots whose chunk
+   * lists cannot be read (left out), which otherwise fail the call.
+   */
+  async snapshots(options: { index?: ReadonlyMap<string, ChunkLocation>; onBroken?: (broken: BrokenSnapshot) => void } = {}): Promise<SnapshotManifest[]> {
+    const all = await inParallel(await this.snapshotIds(), 8, (id) => this.readStored(id).catch((error: unknown) => {
       if (error instanceof ShadowError && error.code === 'NOT_FOUND') return undefined;
       throw error;
     }));
-    return all.filter((s): s is SnapshotManifest => s !== undefined).sort((a, b) => a.time.localeCompare(b.time));
+    const stored = all.filter((s): s is StoredSnapshot => s !== undefined).sort((a, b) => a.time.localeCompare(b.time));
+    return this.expand(stored, options.index, options.onBroken);
   }
 
   /** A snapshot by id, unique id prefix, or 'latest' (optionally of one source). */
@@ -202,9 +258,14 @@ export class Repository {
     return this.readSnapshot(matches[0]!);
   }
 
-  /** A snapshot is visible once this object exists, which happens after all its packs and indexes are written. */
+  /**
+   * A snapshot is visible once this object exists, which happens after all its packs and indexes are written (for
+   * version 2, its list blobs' too: see snapshotListBlobs).
+   */
   async writeSnapshot(snapshot: SnapshotManifest): Promise<void> {
-    await this.store.put(snapshotKey(snapshot.id), this.sealJson(snapshot, 'snapshot'));
+    const { lists: _lists, ...rest } = snapshot;
+    const streams: StoredStream[] = snapshot.version === 1 ? snapshot.streams : snapshot.streams.map((st) => ({ id: st.id, lists: listBlobs(this.keys, st.chunks).map((b) => [b.id, b.entries] as [string, number]) }));
+    await this.store.put(snapshotKey(snapshot.id), this.sealJson({ ...rest, streams }, 'snapshot'));
   }
 
   /** One chunk's plain bytes, authenticated and checked against its id. */

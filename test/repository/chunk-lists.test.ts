@@ -1,0 +1,82 @@
+// Snapshots keep their chunk lists in list blobs (plugins/backup/repository/chunk-lists.ts): a second generation
+// references the runs of the list that did not change, and a damaged list blob is named by `repo check` with the
+// snapshot that needs it, while a restore of that snapshot refuses before writing.
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ShadowdiskHost } from '../../core/node/index.js';
+import { LocalObjectStore } from '../../plugins/backup/repository/object-store.js';
+import { packKey, Repository, snapshotKey } from '../../plugins/backup/repository/repository.js';
+import { loopDevice, sparseImage } from '../helpers/index.js';
+import { localRepository, type LocalRepository } from './local-repository.js';
+import { sha256Of } from './repository-cli.js';
+
+const MiB = 1024 * 1024;
+const DISK_BYTES = 64 * MiB;
+const PASSPHRASE = 'list me';
+
+let fixture: LocalRepository;
+let host: ShadowdiskHost;
+
+const command = (name: string, positionals: string[], options: Record<string, string | boolean> = {}, repo = fixture.repo) =>
+  host.executeCommand(`shadowdisk.backup.${name}`, { positionals, options: { repo, 'passphrase-file': fixture.passFile, ...options } });
+
+async function withRepository<T>(dir: string, use: (repository: Repository) => Promise<T>): Promise<T> {
+  const repository = await Repository.open(new LocalObjectStore(dir), PASSPHRASE);
+  try {
+    return await use(repository);
+  } finally {
+    await repository.close();
+  }
+}
+
+beforeAll(async () => {
+  fixture = await localRepository({ diskBytes: DISK_BYTES, packages: 8, passphrase: PASSPHRASE });
+  host = fixture.host;
+}, 120_000);
+
+afterAll(async () => {
+  await fixture?.[Symbol.asyncDispose]();
+});
+
+describe('snapshot chunk lists', () => {
+  it('are stored as list blobs that a second backup of the unchanged disk references again, uploading nothing', async () => {
+    const again = await command('image-backup', [fixture.disk.path]);
+    expect(again.data).toMatchObject({ newChunks: 0, uploadedBytes: 0 });
+    await withRepository(fixture.repoDir, async (repository) => {
+      const [first, second] = [await repository.readSnapshot(fixture.snapshot), await repository.readSnapshot((again.data as { snapshot: string }).snapshot)];
+      expect(second.streams).toEqual(first.streams);
+      expect(second.lists!.length).toBeGreaterThan(0);
+      expect(second.lists).toEqual(first.lists);
+      // The stored object names list blobs only: no chunk ids of its own.
+      const stored = await repository.readJson<{ version: number; streams: Record<string, unknown>[] }>(snapshotKey(first.id), 'snapshot');
+      expect(stored.version).toBe(2);
+      for (const stream of stored.streams) expect(Object.keys(stream).sort()).toEqual(['id', 'lists']);
+    });
+    await expect(command('repo-check', [fixture.repo], { 'read-data-subset': '100%' }, undefined)).resolves.toMatchObject({ data: { ok: true, snapshots: 2 } });
+  }, 120_000);
+
+  it('damaged: repo check names the list blob\'s pack and the snapshot, and a restore refuses with nothing written', async () => {
+    const damaged = join(fixture.scratch.path, 'repo-damaged-list');
+    await cp(fixture.repoDir, damaged, { recursive: true });
+    const pack = await withRepository(damaged, async (repository) => {
+      const snapshot = await repository.readSnapshot(fixture.snapshot);
+      const at = (await repository.chunkIndex()).get(snapshot.lists![0]!)!;
+      const path = join(damaged, packKey(at.pack));
+      const bytes = await readFile(path);
+      bytes[at.offset + Math.floor(at.length / 2)]! ^= 0x02;
+      await writeFile(path, bytes);
+      return packKey(at.pack);
+    });
+    const repo = `file://${damaged}`;
+    const check = await command('repo-check', [repo], { 'read-data-subset': '100%' }, repo).catch((e: unknown) => e);
+    expect(check).toMatchObject({ code: 'IMAGE_CORRUPT', message: expect.stringContaining(`snapshots/${fixture.snapshot}`) });
+    expect((check as Error).message).toContain(`${pack}:`);
+    await using target = await sparseImage(DISK_BYTES);
+    await using loop = await loopDevice(target.path);
+    const untouched = await sha256Of(loop.path, DISK_BYTES);
+    const restore = await command('image-restore', [fixture.snapshot, loop.path], { yes: true }, repo).catch((e: unknown) => e);
+    expect(restore).toMatchObject({ code: expect.stringMatching(/^IMAGE_(CORRUPT|TAMPERED)$/), message: expect.stringContaining(pack) });
+    expect(await sha256Of(loop.path, DISK_BYTES)).toBe(untouched);
+  }, 120_000);
+});
