@@ -60,15 +60,19 @@ const unmount = () => {
 };
 await using rgw = await cephRgw({ bucket: 'bench' });
 const s3 = new S3Client({ endpoint: rgw.endpoint, region: rgw.region, forcePathStyle: true, credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey } });
+/** Bytes stored under a prefix, in all and by the next folder (data/, index/, snapshots/, …). */
 const bucketBytes = async (prefix: string) => {
-  let total = 0;
+  const byKind = new Map<string, number>();
   let token: string | undefined;
   do {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: 'bench', Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
-    total += (page.Contents ?? []).reduce((n, o) => n + (o.Size ?? 0), 0);
+    for (const o of page.Contents ?? []) {
+      const kind = o.Key!.slice(prefix.length).split('/')[0]!;
+      byKind.set(kind, (byKind.get(kind) ?? 0) + (o.Size ?? 0));
+    }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  return total;
+  return { total: [...byKind.values()].reduce((a, b) => a + b, 0), byKind };
 };
 try {
   sh(`mkfs.ext4 -q -F ${device}`);
@@ -84,7 +88,11 @@ try {
   const node = process.execPath;
   sh(`${node} bin/shadowdisk.js repo init s3://bench/shadowdisk`, env);
   sh('restic init', resticEnv);
-  const rows: { tool: string; generation: number; seconds: number; cpuSeconds: number; usedMiB: number; storedBytes: number }[] = [];
+  const rows: { tool: string; generation: number; seconds: number; cpuSeconds: number; usedMiB: number; storedBytes: number; byKind: Map<string, number> }[] = [];
+  const stored = async (prefix: string) => {
+    const { total, byKind } = await bucketBytes(prefix);
+    return { storedBytes: total, byKind };
+  };
   for (const generation of [1, 2]) {
     if (generation === 2) {
       // ~10% of the files get other contents of the same size.
@@ -97,19 +105,23 @@ try {
     const used = usedMiB();
     dropCaches();
     const ours = timed(`${node} bin/shadowdisk.js image backup ${device} --repo s3://bench/shadowdisk`, env);
-    rows.push({ tool: 'shadowdisk', generation, ...ours, usedMiB: used, storedBytes: await bucketBytes('shadowdisk/') });
+    rows.push({ tool: 'shadowdisk', generation, ...ours, usedMiB: used, ...(await stored('shadowdisk/')) });
     mount('ro');
     dropCaches();
     const theirs = timed(`restic backup --quiet ${mnt}`, resticEnv);
     unmount();
-    rows.push({ tool: 'restic', generation, ...theirs, usedMiB: used, storedBytes: await bucketBytes('restic/') });
+    rows.push({ tool: 'restic', generation, ...theirs, usedMiB: used, ...(await stored('restic/')) });
   }
   console.log(`\nRepository backup to Ceph RGW S3 on 127.0.0.1: ext4 on a ${sizeMiB} MiB loop device, /usr files (~${fillMiB} MiB), generation 2 after 10% of the files changed (${values.change})`);
   console.log('tool        gen   seconds   MiB/s   CPU s   stored MiB (bucket, cumulative)');
   for (const r of rows) console.log(`${r.tool.padEnd(11)} ${String(r.generation).padStart(3)} ${r.seconds.toFixed(2).padStart(9)} ${(r.usedMiB / r.seconds).toFixed(1).padStart(7)} ${r.cpuSeconds.toFixed(1).padStart(7)} ${(r.storedBytes / MIB).toFixed(1).padStart(12)}`);
   for (const generation of [1, 2]) {
     const [a, b] = [rows.find((r) => r.tool === 'shadowdisk' && r.generation === generation)!, rows.find((r) => r.tool === 'restic' && r.generation === generation)!];
-    console.log(`generation ${generation}: ours/restic time ${(a.seconds / b.seconds).toFixed(2)}x (speed ${(b.seconds / a.seconds).toFixed(2)}x), stored ${(a.storedBytes / b.storedBytes).toFixed(2)}x`);
+    console.log(`generation ${generation}: ours/restic time ${(a.seconds / b.seconds).toFixed(2)}x (speed ${(b.seconds / a.seconds).toFixed(2)}x), stored ${(a.storedBytes / b.storedBytes).toFixed(3)}x`);
+  }
+  // Where the bytes are: data (packs) against metadata (indexes, snapshots and, for restic, its trees inside the packs).
+  for (const r of rows.filter((r) => r.generation === 2)) {
+    console.log(`${r.tool} stored by kind after generation 2: ${[...r.byKind].sort((x, y) => y[1] - x[1]).map(([k, n]) => `${k} ${(n / MIB).toFixed(2)} MiB`).join(', ')}`);
   }
 } finally {
   s3.destroy();
