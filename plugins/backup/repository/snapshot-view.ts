@@ -7,7 +7,7 @@ import { ExtentView, type ViewChunk, type ViewExtent } from '../engine/extent-vi
 import { includedRanges, sliceRanges, type SourceRange } from '../engine/packed-stream.js';
 import type { ChunkLocation, Repository, SnapshotManifest } from './repository.js';
 
-/** Repository chunks average 512 KiB: 64 of them (~32 MiB) stay decoded. */
+/** Repository chunks are at most 4 MiB and mostly far smaller: 64 of them stay decoded. */
 const CACHED_CHUNKS = 64;
 
 export interface SnapshotChunkPlacement {
