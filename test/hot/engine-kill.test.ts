@@ -66,7 +66,11 @@ describe('engine killed', () => {
           // already gone: the watchdog killed it
         }
       }
-      expect(await readFile(volume.attachment.logPath, 'utf8')).toMatch(/watchdog: engine \d+ gave no sign of progress for 2 s; aborted its FUSE connection \d+ and killed it/);
+      // The watchdog logs after it has aborted and killed, so the EIO can reach us a moment before its line does.
+      const logged = /watchdog: engine \d+ gave no sign of progress for 2 s; aborted its FUSE connection \d+ and killed it/;
+      let log = '';
+      for (const until = Date.now() + 3000; !logged.test(log) && Date.now() < until; await new Promise((r) => setTimeout(r, 50))) log = await readFile(volume.attachment.logPath, 'utf8');
+      expect(log).toMatch(logged);
     }
     await using again = await hotAttach(hot, image.path);
     using file = DirectFile.open(again.device, 'r');
