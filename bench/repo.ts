@@ -4,7 +4,8 @@
 // tenth file (`--change scattered`, the hardest case for block-level chunks: nearly every chunk holds a changed file).
 // Figures: seconds, MiB/s of used data, bytes stored in the bucket.
 // Rounds (--rounds, 3 by default) each start from a fresh filesystem and fresh repositories; medians are printed.
-// Run: npm run bench:repo [-- --size-mib 1024 --fill-mib 600 --change packages --rounds 3]
+// --level N backs ours up at zstd level N instead of the repository default.
+// Run: npm run bench:repo [-- --size-mib 1024 --fill-mib 600 --change packages --rounds 3 --level 6]
 import { execFileSync, execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { cephRgw } from '../test/helpers/ceph-rgw.js';
 
-const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, 'fill-mib': { type: 'string', default: '600' }, change: { type: 'string', default: 'packages' }, rounds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, 'fill-mib': { type: 'string', default: '600' }, change: { type: 'string', default: 'packages' }, rounds: { type: 'string', default: '3' }, level: { type: 'string' } } });
 if (values.change !== 'packages' && values.change !== 'scattered') throw new Error(`--change must be 'packages' or 'scattered', got '${values.change}'`);
 const MIB = 1024 * 1024;
 const sizeMiB = Number(values['size-mib']);
@@ -99,7 +100,7 @@ async function round(r: number): Promise<void> {
   sh('restic init', resticEnv);
   const ours = async (generation: number, used: number) => {
     dropCaches();
-    const figures = timed(`${node} bin/shadowdisk.js image backup ${device} --repo s3://bench/shadowdisk-${r}`, env);
+    const figures = timed(`${node} bin/shadowdisk.js image backup ${device} --repo s3://bench/shadowdisk-${r}${values.level !== undefined ? ` --level ${values.level}` : ''}`, env);
     const { total, byKind } = await bucketBytes(`shadowdisk-${r}/`);
     rows.push({ tool: 'shadowdisk', round: r, generation, ...figures, usedMiB: used, storedBytes: total, byKind });
   };
