@@ -8,7 +8,7 @@ import { planBackup } from '../engine/source-planner.js';
 import { SourceReader } from '../engine/source-reader.js';
 import { refuseWritableMounts } from '../engine/mount-state.js';
 import { bySegment, includedRanges, sliceRanges, type SourceRange } from '../engine/packed-stream.js';
-import type { StreamManifest } from '../engine/backup-manifest.js';
+import type { BackupManifest, StreamManifest } from '../engine/backup-manifest.js';
 import { ShadowError } from '../../../sdk/index.js';
 import { PeerView } from './repository-peers.js';
 import { readWindows, WINDOW_BYTES, windowsOf } from '../engine/read-windows.js';
@@ -16,7 +16,7 @@ import type { EncodedBlob } from './chunk-blob.js';
 import { BlobEncoder } from './blob-encoder.js';
 import { listBlobs } from './chunk-lists.js';
 import { ContentChunker } from './content-chunker.js';
-import { splitAtBoundaries, walkFileBoundaries } from './file-boundaries.js';
+import { splitAtBoundaries, walkFileBoundaries, type BoundaryWalks } from './file-boundaries.js';
 import { PackWriter } from './pack-writer.js';
 import { markedPacks } from './repository-prune.js';
 import { RepositoryLock } from './repository-lock.js';
@@ -68,14 +68,44 @@ async function rereadChunk(source: SourceReader, stream: StreamManifest, offset:
   return buffer;
 }
 
-export async function runRepositoryBackup(ctx: PluginContext, repository: Repository, options: RepositoryBackupOptions, run: RunContext): Promise<RepositoryBackupResult> {
-  refuseWritableMounts(options.source);
-  const started = performance.now();
+/** A source opened and planned, with the walks of its files under way: what a backup needs before the repository. */
+export interface PreparedSource extends AsyncDisposable {
+  readonly source: SourceReader;
+  readonly manifest: BackupManifest;
+  readonly walks: BoundaryWalks;
+  readonly startedAt: number;
+}
+
+/**
+ * Opens and plans the source and starts walking its files (a private read-only mount), which needs no key: started
+ * beside Repository.open, it runs while the passphrase is stretched (scrypt, ~0.4 s). Repositories made without cuts
+ * at files ignore the walks.
+ */
+export async function prepareSource(ctx: PluginContext, path: string, run: RunContext): Promise<PreparedSource> {
+  const startedAt = performance.now();
+  refuseWritableMounts(path);
+  const source = await SourceReader.open(path);
+  try {
+    const manifest = await planBackup(ctx, source, run);
+    const walks = walkFileBoundaries(path, manifest.streams, true, ctx.log);
+    return {
+      source, manifest, walks, startedAt,
+      [Symbol.asyncDispose]: async () => {
+        await walks[Symbol.asyncDispose]();
+        await source[Symbol.asyncDispose]();
+      },
+    };
+  } catch (error) {
+    await source[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
+export async function runRepositoryBackup(ctx: PluginContext, repository: Repository, prepared: PreparedSource, options: RepositoryBackupOptions, run: RunContext): Promise<RepositoryBackupResult> {
+  const started = prepared.startedAt;
+  const { source, manifest } = prepared;
+  const walks = repository.config.chunker.cutAtFiles === true ? prepared.walks : undefined;
   await using lock = await RepositoryLock.acquire(repository, 'backup');
-  await using source = await SourceReader.open(options.source);
-  const manifest = await planBackup(ctx, source, run);
-  // Where the files lie, looked up while the repository's indexes are read.
-  await using walks = walkFileBoundaries(options.source, manifest.streams, repository.config.chunker.cutAtFiles === true, ctx.log);
   // Packs a prune has marked for deletion are not reused: their chunks are stored again if needed.
   const marked = await markedPacks(repository);
   const indexes = await repository.readIndexes(marked);
@@ -155,7 +185,7 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
         packed += chunk.length;
       };
       const chunker = new ContentChunker(gear, repository.config.chunker);
-      const boundaries = await walks.of(stream);
+      const boundaries = await walks?.of(stream);
       const cursor = { at: 0 };
       const groups = bySegment(includedRanges(stream), stream.startBytes, WINDOW_BYTES);
       for await (const { window, data } of readWindows(source, windowsOf(groups), run.signal)) {

@@ -7,7 +7,7 @@ import type { OpenedView } from '../engine/browse-session.js';
 import { canonicalPath, identify } from '../engine/device-identity.js';
 import { noticeInterrupted, refuseIncompleteSource, restoreJournals } from '../restore-status.js';
 import { openObjectStore } from './repository-kinds.js';
-import { runRepositoryBackup } from './repository-backup.js';
+import { prepareSource, runRepositoryBackup } from './repository-backup.js';
 import { checkRepository, parseSubset } from './repository-check.js';
 import { listLocks } from './repository-lock.js';
 import { pruneRepository, referencedChunks } from './repository-prune.js';
@@ -156,11 +156,24 @@ export const repositoryCommands = (ctx: PluginContext) => ({
     const source = positional(args, 0, 'the source disk, partition or image file');
     refuseIncompleteSource(restoreJournals(ctx), source, 'back up');
     const level = integer(args, 'level', 0, 19);
-    return withRepository(ctx, args, async (repository) => {
-      const result = await runRepositoryBackup(ctx, repository, { source, ...(level !== undefined ? { compressionLevel: level } : {}), ...(typeof args.options['source-name'] === 'string' ? { sourceName: args.options['source-name'] } : {}) }, run);
+    // The source is planned and its files walked while the repository opens (the passphrase's scrypt).
+    const preparing = prepareSource(ctx, source, run);
+    preparing.catch(() => undefined);
+    let repository: Repository;
+    try {
+      repository = await openRepository(ctx, args, false);
+    } catch (error) {
+      await (await preparing.catch(() => undefined))?.[Symbol.asyncDispose]();
+      throw error;
+    }
+    try {
+      await using prepared = await preparing;
+      const result = await runRepositoryBackup(ctx, repository, prepared, { source, ...(level !== undefined ? { compressionLevel: level } : {}), ...(typeof args.options['source-name'] === 'string' ? { sourceName: args.options['source-name'] } : {}) }, run);
       const { snapshot, ...figures } = result;
       return { data: { repository: repository.url, snapshot: snapshot.id, ...figures }, text: `Backed up ${source} to ${repository.url} as snapshot ${snapshot.id.slice(0, 8)}: ${formatBytes(result.usedBytes)} used, ${result.newChunks} of ${result.chunks} chunks new, ${formatBytes(result.uploadedBytes)} uploaded in ${result.packs} pack(s) (${result.mibPerSec.toFixed(0)} MiB/s)` };
-    }, false);
+    } finally {
+      await repository.close();
+    }
   },
 
   /** image verify --repo URL <snapshot> */
