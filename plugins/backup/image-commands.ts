@@ -56,13 +56,14 @@ async function openImage(path: string, args: CommandArgs) {
  */
 async function hotBackup(ctx: PluginContext, args: CommandArgs, run: RunContext): Promise<CommandResult> {
   const volume = positional(args, 0, 'the attached volume (its hot device or its origin)');
-  const output = positional(args, 1, 'the image file to write');
-  if (output === '-') throw new ShadowError('INVALID_ARGUMENT', "A hot backup writes an image file, not standard output: name the file");
+  // With --repo the snapshot goes into the repository; otherwise into an image file.
+  const output = inRepository(args) ? [] : [positional(args, 1, 'the image file to write')];
+  if (output[0] === '-') throw new ShadowError('INVALID_ARGUMENT', "A hot backup writes an image file, not standard output: name the file");
   if (!ctx.commands.list().some((c) => c.id === HOT_BACKUP)) {
     throw new ShadowError('NOT_FOUND', "image backup --hot needs the hot-processing plugin, which is not loaded");
   }
   const { hot: _hot, ...options } = args.options;
-  return ctx.commands.executeCommand(HOT_BACKUP, { positionals: [volume, output], options }, run);
+  return ctx.commands.executeCommand(HOT_BACKUP, { positionals: [volume, ...output], options }, run);
 }
 
 const HOT_BACKUP = 'shadowdisk.hot-processing.backup';
@@ -83,8 +84,8 @@ const inRepository = (args: CommandArgs) => typeof args.options['repo'] === 'str
 
 export const imageCommands = (ctx: PluginContext) => ({
   async backup(args: CommandArgs, run: RunContext): Promise<CommandResult> {
-    if (inRepository(args)) return repositoryCommands(ctx).backup(args, run);
     if (args.options['hot'] === true) return hotBackup(ctx, args, run);
+    if (inRepository(args)) return repositoryCommands(ctx).backup(args, run);
     if (args.options['vss'] !== undefined && args.options['vss'] !== false) return shadowSetBackup(ctx, args, run);
     const sourcePath = positional(args, 0, 'the source disk, partition or image file');
     refuseIncompleteSource(restoreJournals(ctx), sourcePath, 'back up');

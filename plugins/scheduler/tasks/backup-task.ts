@@ -62,10 +62,12 @@ export async function backupTask(commands: Commands, params: unknown, run: TaskR
 
 /** A snapshot in a repository: deduplicated there, so every run is a full backup that stores only what is new. */
 async function repositoryBackup(commands: Commands, p: BackupParams, repo: string, run: TaskRunContext): Promise<BackupTaskResult> {
-  if (typeof p.source !== 'string' || p.hot) throw new ShadowError('UNSUPPORTED', 'A backup task into a repository takes a cold source (a disk, partition or image file); hot volumes and shadow sets go to a folder for now');
+  if (typeof p.source !== 'string') throw new ShadowError('UNSUPPORTED', 'A backup task into a repository takes a disk, partition, image file or attached volume (hot); shadow sets go to a folder for now');
   if (p.dir !== undefined) throw new ShadowError('INVALID_ARGUMENT', 'Give a backup task a folder (dir) or a repository (repo), not both');
-  const options = { repo, 'source-name': p.name, ...passphraseOptions(p.passphraseFile), ...(p.level !== undefined ? { level: String(p.level) } : {}) };
-  const data = (await commands.executeCommand('shadowdisk.backup.image-backup', { positionals: [p.source], options }, run)).data as { repository: string; snapshot: string; uploadedBytes: number };
+  const options = { repo, 'source-name': p.name, ...passphraseOptions(p.passphraseFile), ...(p.level !== undefined ? { level: String(p.level) } : {}), ...(p.hot ? { hot: true } : {}) };
+  const result = (await commands.executeCommand('shadowdisk.backup.image-backup', { positionals: [p.source], options }, run)).data as { backup?: unknown };
+  // A hot backup answers with the snapshot it cut and, inside, the repository backup's own answer.
+  const data = (p.hot ? result.backup : result) as { repository: string; snapshot: string; uploadedBytes: number };
   run.log.info(`Snapshot ${data.snapshot} of ${p.source} in ${data.repository}: ${data.uploadedBytes} bytes uploaded`);
   return { images: [], bytes: data.uploadedBytes, retention: [], snapshot: { repository: data.repository, id: data.snapshot, uploadedBytes: data.uploadedBytes } };
 }
