@@ -5,7 +5,8 @@ import type { Clock } from './clock.js';
 import { Scheduler } from './scheduler.js';
 import { ScheduleStore } from './schedule-store.js';
 import { TaskRunnerService } from './task-runner.js';
-import { applyRetention, type RetentionTarget } from './tasks/retention-task.js';
+import { applyRepositoryRetention, applyRetention, type RetentionTarget } from './tasks/retention-task.js';
+import type { RepositoryRetentionTarget } from './tasks/backup-task.js';
 import type { Commands } from './tasks/image-folder.js';
 
 export interface SchedulerServicesOptions {
@@ -43,6 +44,11 @@ export function createSchedulerServices(options: SchedulerServicesOptions): Sche
       for (const target of retentionTargetsOf(result)) {
         const outcome = await applyRetention(options.commands, target, schedule.retention, schedule.timezone, run);
         run.log.info(`Retention of '${target.name}' kept ${outcome.kept.length} image(s) and removed ${outcome.removed.length}`);
+      }
+      const inRepository = (result as { repositoryRetention?: RepositoryRetentionTarget } | null)?.repositoryRetention;
+      if (inRepository) {
+        const outcome = await applyRepositoryRetention(options.commands, inRepository, schedule.retention, run);
+        run.log.info(`Retention of '${inRepository.source}' in ${inRepository.repo} forgot ${outcome.forgotten.length} snapshot(s)`);
       }
     },
   });

@@ -28,4 +28,31 @@ describe('the backup task type with a repository', () => {
     h.clock.set('2026-06-02T03:00:00Z');
     expect((await h.services.scheduler.tick().done)[0]).toMatchObject({ status: 'failed', errorCode: 'INVALID_ARGUMENT' });
   });
+
+  it('applies the schedule\'s retention to its own source\'s snapshots in the repository, leaving other sources\' alone', async () => {
+    await using h = await schedulerHarness('2026-06-01T00:00:00Z');
+    await using scratch = await tempDir();
+    await using volume = await sparseImage(32 * 1024 * 1024);
+    await run('mkfs.ext4', ['-q', '-F', volume.path]);
+    const passphraseFile = join(scratch.path, 'pass');
+    await writeFile(passphraseFile, 'schedule secret\n');
+    const repo = `file://${scratch.path}/repo`;
+    const secret = { 'passphrase-file': passphraseFile };
+    await h.host.executeCommand('shadowdisk.backup.repo-init', { positionals: [repo], options: { ...secret, 'kdf-cost': '10' } });
+    // Three snapshots of another source (another schedule's, say): this schedule's keep-last 2 must not thin them.
+    for (let i = 0; i < 3; i++) await h.host.executeCommand('shadowdisk.backup.image-backup', { positionals: [volume.path], options: { repo, ...secret, 'source-name': 'other' } });
+    h.add('nightly', { task: 'shadowdisk.scheduler.backup', cron: '0 2 * * *', timezone: 'UTC', 'keep-last': '2', params: JSON.stringify({ source: volume.path, repo, name: 'vol', passphraseFile }) });
+    const runs = [];
+    for (const day of ['01', '02', '03']) {
+      h.clock.set(`2026-06-${day}T02:00:00Z`);
+      runs.push((await h.services.scheduler.tick().done)[0]!);
+      await new Promise((r) => setTimeout(r, 20)); // snapshot times must differ for "newest"
+    }
+    for (const r of runs) expect(r).toMatchObject({ status: 'succeeded' });
+    expect(runs[0]!.log).toContain("Retention of 'vol' in file://");
+    expect(runs[2]!.log).toMatch(/Retention of 'vol' in file:\/\/.* forgot 1 snapshot\(s\)/);
+    const listed = (await h.host.executeCommand('shadowdisk.backup.repo-list', { positionals: [repo], options: secret })).data as { snapshots: { source: string }[] };
+    expect(listed.snapshots.map((s) => s.source).sort()).toEqual(['other', 'other', 'other', 'vol', 'vol']);
+    expect((await h.host.executeCommand('shadowdisk.backup.repo-check', { positionals: [repo], options: { ...secret, 'read-data-subset': '100%' } })).data).toMatchObject({ ok: true, snapshots: 5 });
+  });
 });

@@ -114,10 +114,12 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
   await peers.start(indexes);
   const level = options.compressionLevel ?? DEFAULT_REPOSITORY_LEVEL;
   const gear = repository.gear();
-  const deferred: { id: string; stream: StreamManifest; offset: number; length: number }[] = [];
+  // Where a chunk left to a peer can be had again: its bytes on the source, or (a chunk list's) the bytes themselves.
+  type Place = { stream: StreamManifest; offset: number; length: number } | { plain: Uint8Array; length: number };
+  const deferred: ({ id: string } & Place)[] = [];
   const owners = new Set<string>();
   // A chunk waiting in a pack that a peer discovered since now owns is left to that peer, like one deferred at once.
-  const places = new Map<string, { stream: StreamManifest; offset: number; length: number }>();
+  const places = new Map<string, Place>();
   let leftovers = false;
   const packs = new PackWriter(repository, marked, (id) => {
     // The leftovers at the end are ours to store, whoever owns them.
@@ -204,6 +206,26 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
       for (const chunk of chunker.finish()) await emit(chunk);
       streams.push({ id: stream.id, chunks: list });
     }
+    // The chunk lists as list blobs, shared out among peers like data: runs a parent generation or a peer stores (equal
+    // disks give equal runs) are referenced, not stored again.
+    for (const stream of streams) {
+      for (const blob of listBlobs(repository.keys, stream.chunks)) {
+        lists.push(blob.id);
+        chunks++;
+        peers.tick();
+        if (known.has(blob.id) || pending.has(blob.id)) continue;
+        pending.add(blob.id);
+        const owner = peers.ownerOf(blob.id);
+        const place = { plain: blob.plain, length: blob.plain.length };
+        if (owner) {
+          deferred.push({ id: blob.id, ...place });
+          owners.add(owner);
+          continue;
+        }
+        places.set(blob.id, place);
+        await upload(blob.id, blob.plain);
+      }
+    }
     await drain(0);
     await packs.flush();
     await lock.setPhase('flushed');
@@ -213,6 +235,10 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
       await peers.awaitPeers(owners, PEER_WAIT_MS, run);
       for (const chunk of deferred) {
         if (known.has(chunk.id)) continue;
+        if ('plain' in chunk) {
+          await upload(chunk.id, chunk.plain);
+          continue;
+        }
         const plain = await rereadChunk(source, chunk.stream, chunk.offset, chunk.length);
         if (chunkIdOf(repository.keys, plain) !== chunk.id) throw new ShadowError('IO_ERROR', `The source ${options.source} changed during the backup (bytes ${chunk.offset}+${chunk.length} of stream ${chunk.stream.id} read differently the second time); back up an unmounted or snapshotted source`);
         await upload(chunk.id, plain);
@@ -220,19 +246,6 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
       await drain(0);
       await packs.flush();
     }
-    // The chunk lists, as list blobs: runs a parent generation stored already are referenced again.
-    leftovers = true;
-    for (const stream of streams) {
-      for (const blob of listBlobs(repository.keys, stream.chunks)) {
-        lists.push(blob.id);
-        chunks++;
-        if (known.has(blob.id) || pending.has(blob.id)) continue;
-        pending.add(blob.id);
-        await upload(blob.id, blob.plain);
-      }
-    }
-    await drain(0);
-    await packs.flush();
   } catch (error) {
     await Promise.allSettled(encoding.map((e) => e.blob));
     await packs.settle();

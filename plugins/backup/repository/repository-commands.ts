@@ -10,7 +10,7 @@ import { openObjectStore } from './repository-kinds.js';
 import { prepareSource, runRepositoryBackup } from './repository-backup.js';
 import { checkRepository, parseSubset } from './repository-check.js';
 import { listLocks } from './repository-lock.js';
-import { pruneRepository, referencedChunks } from './repository-prune.js';
+import { pruneRepository, referencedChunks, type PruneScope } from './repository-prune.js';
 import { describeReads, restoreSnapshot, verifySnapshot } from './repository-restore.js';
 import { chunkLocations, Repository, type ChunkLocation, type SnapshotManifest } from './repository.js';
 import type { RetentionPolicy } from './retention.js';
@@ -138,8 +138,10 @@ export const repositoryCommands = (ctx: PluginContext) => ({
     }
     const waitSeconds = integer(args, 'wait', 0, 86_400) ?? 600;
     const maxUnused = integer(args, 'max-unused', 0, 100) ?? 10;
+    const scope: PruneScope = {};
+    for (const key of ['source', 'host'] as const) if (typeof args.options[key] === 'string') scope[key] = args.options[key];
     return withRepository(ctx, args, async (repository) => {
-      const result = await pruneRepository(repository, Object.keys(policy).length > 0 ? policy : undefined, { waitMs: waitSeconds * 1000, maxUnused: maxUnused / 100 }, run);
+      const result = await pruneRepository(repository, Object.keys(policy).length > 0 ? policy : undefined, { waitMs: waitSeconds * 1000, maxUnused: maxUnused / 100, scope }, run);
       return { data: { repository: repository.url, ...result }, text: `Pruned ${repository.url}: forgot ${result.forgotten.length} snapshot(s), kept ${result.kept.length}; repacked ${result.packsRepacked} and deleted ${result.packsDeleted} pack(s) (${formatBytes(result.bytesFreed)} freed)${result.packsDeferred ? `; ${result.packsDeferred} pack(s) stay marked until running backups finish` : ''}` };
     });
   },

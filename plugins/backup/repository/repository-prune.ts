@@ -53,7 +53,13 @@ export interface PruneResult {
   staleLocksRemoved: number;
 }
 
-export async function pruneRepository(repository: Repository, policy: RetentionPolicy | undefined, options: { waitMs: number; maxUnused: number }, run: RunContext): Promise<PruneResult> {
+/** Whose snapshots a prune's policy applies to (all when unset); the others are kept whatever their age. */
+export interface PruneScope {
+  source?: string;
+  host?: string;
+}
+
+export async function pruneRepository(repository: Repository, policy: RetentionPolicy | undefined, options: { waitMs: number; maxUnused: number; scope?: PruneScope }, run: RunContext): Promise<PruneResult> {
   await using _lock = await RepositoryLock.acquire(repository, 'prune');
   let staleLocksRemoved = 0;
   for (const lock of await listLocks(repository)) {
@@ -63,7 +69,10 @@ export async function pruneRepository(repository: Repository, policy: RetentionP
     }
   }
   const snapshots = await repository.snapshots();
-  const { kept: keptSnapshots, forgotten } = policy ? forgetByPolicy(snapshots, policy) : { kept: snapshots, forgotten: [] };
+  const { source, host } = options.scope ?? {};
+  const inScope = (s: SnapshotManifest) => (source === undefined || s.source === source) && (host === undefined || s.host === host);
+  const forgotten = policy ? forgetByPolicy(snapshots.filter(inScope), policy).forgotten : [];
+  const keptSnapshots = snapshots.filter((s) => !forgotten.includes(s));
   for (const s of forgotten) await repository.store.delete(`snapshots/${s.id}`);
   run.progress({ phase: 'forget', done: 1, total: 1 });
 

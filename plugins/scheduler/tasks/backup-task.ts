@@ -2,6 +2,7 @@
 // until the chain holds `fullEvery` images, then a new full. The source is a disk, partition or image file (cold),
 // an attached volume (hot), or a shadow set: every volume taken to one instant, one chain per volume.
 import { existsSync, mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isShadowError, ShadowError, type TaskRunContext } from '../../../sdk/index.js';
 import { folderImages, imageFileName, passphraseOptions, type Commands, type FolderImage } from './image-folder.js';
@@ -46,6 +47,15 @@ export interface BackupTaskResult {
   retention: RetentionTarget[];
   /** With `repo`: the snapshot made (retention there is `repo prune --keep-...`). */
   snapshot?: { repository: string; id: string; uploadedBytes: number };
+  /** With `repo`: where the schedule's retention applies (this source's snapshots made from this host). */
+  repositoryRetention?: RepositoryRetentionTarget;
+}
+
+export interface RepositoryRetentionTarget {
+  repo: string;
+  source: string;
+  host: string;
+  passphraseFile?: string;
 }
 
 export async function backupTask(commands: Commands, params: unknown, run: TaskRunContext): Promise<BackupTaskResult> {
@@ -69,7 +79,10 @@ async function repositoryBackup(commands: Commands, p: BackupParams, repo: strin
   // A hot backup answers with the snapshot it cut and, inside, the repository backup's own answer.
   const data = (p.hot ? result.backup : result) as { repository: string; snapshot: string; uploadedBytes: number };
   run.log.info(`Snapshot ${data.snapshot} of ${p.source} in ${data.repository}: ${data.uploadedBytes} bytes uploaded`);
-  return { images: [], bytes: data.uploadedBytes, retention: [], snapshot: { repository: data.repository, id: data.snapshot, uploadedBytes: data.uploadedBytes } };
+  return {
+    images: [], bytes: data.uploadedBytes, retention: [], snapshot: { repository: data.repository, id: data.snapshot, uploadedBytes: data.uploadedBytes },
+    repositoryRetention: { repo, source: p.name, host: hostname(), ...(p.passphraseFile !== undefined ? { passphraseFile: p.passphraseFile } : {}) },
+  };
 }
 
 /** `sys.mnt_data` for volume '/mnt/data' of backup 'sys': the chain of one volume of a shadow set. */

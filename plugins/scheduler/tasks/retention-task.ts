@@ -4,7 +4,8 @@ import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { RunContext } from '../../../sdk/index.js';
 import { selectRetained, type RetentionPolicy } from '../retention-policy.js';
-import { folderImages, type Commands } from './image-folder.js';
+import { folderImages, passphraseOptions, type Commands } from './image-folder.js';
+import type { RepositoryRetentionTarget } from './backup-task.js';
 
 export interface RetentionTarget {
   dir: string;
@@ -47,4 +48,20 @@ export interface RetentionParams extends RetentionPolicy {
 export function retentionTask(commands: Commands, params: unknown, run: RunContext): Promise<RetentionResult> {
   const { dir, name, timezone, passphraseFile, ...policy } = params as RetentionParams;
   return applyRetention(commands, { dir, name, ...(passphraseFile !== undefined ? { passphraseFile } : {}) }, policy, timezone, run);
+}
+
+/**
+ * The schedule's retention over a repository: `repo prune` with the policy, applied to the snapshots of the task's
+ * source made from this host only (other schedules and machines keep theirs). Days, weeks and months are UTC there.
+ * It does not wait for other machines' backups: packs they may still need stay marked for the next prune.
+ */
+export async function applyRepositoryRetention(commands: Commands, target: RepositoryRetentionTarget, policy: RetentionPolicy, run: RunContext): Promise<{ forgotten: string[]; kept: string[] }> {
+  const keep: Record<string, string> = {};
+  for (const [from, to] of [['keepLast', 'keep-last'], ['daily', 'keep-daily'], ['weekly', 'keep-weekly'], ['monthly', 'keep-monthly']] as const) {
+    const n = policy[from];
+    if (n !== undefined && n > 0) keep[to] = String(n);
+  }
+  const options = { ...keep, source: target.source, host: target.host, wait: '0', ...passphraseOptions(target.passphraseFile) };
+  const data = (await commands.executeCommand('shadowdisk.backup.repo-prune', { positionals: [target.repo], options }, run)).data as { forgotten: string[]; kept: string[] };
+  return { forgotten: data.forgotten, kept: data.kept };
 }
