@@ -54,9 +54,11 @@ describe('snapshot chunk lists', () => {
       for (const stream of stored.streams) expect(Object.keys(stream).sort()).toEqual(['id', 'lists']);
     });
     await expect(command('repo-check', [fixture.repo], { 'read-data-subset': '100%' }, undefined)).resolves.toMatchObject({ data: { ok: true, snapshots: 2 } });
+    // 'latest' is found from the snapshot objects alone, then read whole.
+    await expect(command('image-verify', ['latest'])).resolves.toMatchObject({ data: { snapshot: (again.data as { snapshot: string }).snapshot, ok: true } });
   }, 120_000);
 
-  it('damaged: repo check names the list blob\'s pack and the snapshot, and a restore refuses with nothing written', async () => {
+  it('damaged: repo list still lists the snapshot, repo check names the list blob\'s pack and the snapshot, and a restore refuses with nothing written', async () => {
     const damaged = join(fixture.scratch.path, 'repo-damaged-list');
     await cp(fixture.repoDir, damaged, { recursive: true });
     const pack = await withRepository(damaged, async (repository) => {
@@ -69,6 +71,11 @@ describe('snapshot chunk lists', () => {
       return packKey(at.pack);
     });
     const repo = `file://${damaged}`;
+    // repo list reads snapshot objects only: it still lists the snapshot, with the chunk count its lists hold.
+    const chunkCount = await withRepository(fixture.repoDir, async (repository) => (await repository.readSnapshot(fixture.snapshot)).streams.reduce((n, st) => n + st.chunks.length, 0));
+    const listed = (await command('repo-list', [repo], {}, repo)).data as { snapshots: { id: string; chunks: number }[] };
+    expect(listed.snapshots.find((s) => s.id === fixture.snapshot)).toMatchObject({ chunks: chunkCount });
+    expect(chunkCount).toBeGreaterThan(0);
     const check = await command('repo-check', [repo], { 'read-data-subset': '100%' }, repo).catch((e: unknown) => e);
     expect(check).toMatchObject({ code: 'IMAGE_CORRUPT', message: expect.stringContaining(`snapshots/${fixture.snapshot}`) });
     expect((check as Error).message).toContain(`${pack}:`);

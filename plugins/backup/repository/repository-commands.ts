@@ -91,7 +91,7 @@ export const repositoryCommands = (ctx: PluginContext) => ({
 
   async list(args: CommandArgs): Promise<CommandResult> {
     return withRepository(ctx, args, async (repository) => {
-      const snapshots = (await repository.snapshots()).map((s) => ({ id: s.id, time: s.time, host: s.host, source: s.source, kind: s.manifest.source.kind, sizeBytes: s.manifest.source.sizeBytes, usedBytes: s.usedBytes, addedBytes: s.addedBytes, chunks: s.streams.reduce((n, st) => n + st.chunks.length, 0) }));
+      const snapshots = (await repository.snapshotSummaries()).map((s) => ({ id: s.id, time: s.time, host: s.host, source: s.source, kind: s.manifest.source.kind, sizeBytes: s.manifest.source.sizeBytes, usedBytes: s.usedBytes, addedBytes: s.addedBytes, chunks: s.chunks }));
       const text = snapshots.length === 0 ? `No snapshots in ${repository.url}` : snapshots.map((s) => `${s.id.slice(0, 8)}  ${s.time}  ${s.host}  ${s.source}  ${formatBytes(s.usedBytes)} used, ${formatBytes(s.addedBytes)} added`).join('\n');
       return { data: { repository: repository.url, snapshots }, text };
     });

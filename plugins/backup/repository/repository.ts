@@ -52,6 +52,9 @@ export interface SnapshotManifest {
   lists?: string[];
 }
 
+/** A snapshot as `repo list` shows it: no chunk lists, their length only. */
+export type SnapshotSummary = Omit<SnapshotManifest, 'streams' | 'lists'> & { chunks: number };
+
 /** A snapshot object as stored: version 1 lists each stream's chunks; version 2 names its list blobs and their sizes. */
 type StoredStream = { id: number; chunks: ChunkEntry[] } | { id: number; lists: [id: string, entries: number][] };
 type StoredSnapshot = Omit<SnapshotManifest, 'streams' | 'lists'> & { streams: StoredStream[] };
@@ -238,20 +241,31 @@ export class Repository {
    * lists cannot be read (left out), which otherwise fail the call.
    */
   async snapshots(options: { index?: ReadonlyMap<string, ChunkLocation>; onBroken?: (broken: BrokenSnapshot) => void } = {}): Promise<SnapshotManifest[]> {
+    return this.expand(await this.storedSnapshots(), options.index, options.onBroken);
+  }
+
+  /** Every snapshot without its chunk lists (nothing but the snapshot objects is read), oldest first. */
+  async snapshotSummaries(): Promise<SnapshotSummary[]> {
+    return (await this.storedSnapshots()).map(({ streams, ...rest }) => ({
+      ...rest,
+      chunks: streams.reduce((n, st) => n + ('lists' in st ? st.lists.reduce((m, [, entries]) => m + entries, 0) : st.chunks.length), 0),
+    }));
+  }
+
+  private async storedSnapshots(): Promise<StoredSnapshot[]> {
     const all = await inParallel(await this.snapshotIds(), 8, (id) => this.readStored(id).catch((error: unknown) => {
       if (error instanceof ShadowError && error.code === 'NOT_FOUND') return undefined;
       throw error;
     }));
-    const stored = all.filter((s): s is StoredSnapshot => s !== undefined).sort((a, b) => a.time.localeCompare(b.time));
-    return this.expand(stored, options.index, options.onBroken);
+    return all.filter((s): s is StoredSnapshot => s !== undefined).sort((a, b) => a.time.localeCompare(b.time));
   }
 
   /** A snapshot by id, unique id prefix, or 'latest' (optionally of one source). */
   async findSnapshot(ref: string): Promise<SnapshotManifest> {
     if (ref === 'latest') {
-      const latest = (await this.snapshots()).at(-1);
+      const latest = (await this.snapshotSummaries()).at(-1);
       if (!latest) throw new ShadowError('NOT_FOUND', `The repository ${this.url} has no snapshots yet`);
-      return latest;
+      return this.readSnapshot(latest.id);
     }
     const matches = (await this.snapshotIds()).filter((id) => id.startsWith(ref));
     if (matches.length !== 1) throw new ShadowError(matches.length === 0 ? 'NOT_FOUND' : 'INVALID_ARGUMENT', matches.length === 0 ? `No snapshot '${ref}' in ${this.url} ('repo list' shows them)` : `Snapshot '${ref}' is ambiguous: ${matches.length} snapshots start with it; give more characters`);
