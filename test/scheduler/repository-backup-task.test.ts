@@ -54,5 +54,16 @@ describe('the backup task type with a repository', () => {
     const listed = (await h.host.executeCommand('shadowdisk.backup.repo-list', { positionals: [repo], options: secret })).data as { snapshots: { source: string }[] };
     expect(listed.snapshots.map((s) => s.source).sort()).toEqual(['other', 'other', 'other', 'vol', 'vol']);
     expect((await h.host.executeCommand('shadowdisk.backup.repo-check', { positionals: [repo], options: { ...secret, 'read-data-subset': '100%' } })).data).toMatchObject({ ok: true, snapshots: 5 });
+    // The retention task type over the repository: the other source thinned to its newest, this schedule's untouched.
+    h.add('thin-other', { task: 'shadowdisk.scheduler.retention', cron: '0 4 * * *', timezone: 'UTC', params: JSON.stringify({ repo, name: 'other', keepLast: 1, passphraseFile }) });
+    h.clock.set('2026-06-03T04:00:00Z');
+    const [thinned] = await h.services.scheduler.tick().done;
+    expect(thinned, thinned?.log).toMatchObject({ status: 'succeeded' });
+    expect(thinned!.log).toContain("Retention of 'other' in file://");
+    const after = (await h.host.executeCommand('shadowdisk.backup.repo-list', { positionals: [repo], options: secret })).data as { snapshots: { source: string }[] };
+    expect(after.snapshots.map((s) => s.source).sort()).toEqual(['other', 'vol', 'vol']);
+    h.add('neither', { task: 'shadowdisk.scheduler.retention', cron: '0 5 * * *', timezone: 'UTC', params: JSON.stringify({ name: 'other', keepLast: 1 }) });
+    h.clock.set('2026-06-03T05:00:00Z');
+    expect((await h.services.scheduler.tick().done)[0]).toMatchObject({ status: 'failed', errorCode: 'INVALID_ARGUMENT' });
   });
 });

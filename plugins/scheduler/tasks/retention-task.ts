@@ -2,7 +2,8 @@
 // does not keep, never one a kept image's chain needs, never one that cannot be read.
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { RunContext } from '../../../sdk/index.js';
+import { hostname } from 'node:os';
+import { ShadowError, type RunContext } from '../../../sdk/index.js';
 import { selectRetained, type RetentionPolicy } from '../retention-policy.js';
 import { folderImages, passphraseOptions, type Commands } from './image-folder.js';
 import type { RepositoryRetentionTarget } from './backup-task.js';
@@ -39,15 +40,25 @@ export async function applyRetention(commands: Commands, target: RetentionTarget
 }
 
 export interface RetentionParams extends RetentionPolicy {
-  dir: string;
+  /** A folder of images, or (`repo`) a repository whose snapshots of source `name` from `host` (this one) are thinned. */
+  dir?: string;
+  repo?: string;
+  host?: string;
   name: string;
   timezone: string;
   passphraseFile?: string;
 }
 
-export function retentionTask(commands: Commands, params: unknown, run: RunContext): Promise<RetentionResult> {
-  const { dir, name, timezone, passphraseFile, ...policy } = params as RetentionParams;
-  return applyRetention(commands, { dir, name, ...(passphraseFile !== undefined ? { passphraseFile } : {}) }, policy, timezone, run);
+export async function retentionTask(commands: Commands, params: unknown, run: RunContext): Promise<RetentionResult | { repo: string; forgotten: string[]; kept: string[] }> {
+  const { dir, repo, host, name, timezone, passphraseFile, ...policy } = params as RetentionParams;
+  const secret = passphraseFile !== undefined ? { passphraseFile } : {};
+  if ((dir === undefined) === (repo === undefined)) throw new ShadowError('INVALID_ARGUMENT', 'A retention task needs a folder (dir) or a repository (repo), one of the two');
+  if (repo !== undefined) {
+    const outcome = await applyRepositoryRetention(commands, { repo, source: name, host: host ?? hostname(), ...secret }, policy, run);
+    run.log.info(`Retention of '${name}' in ${repo} forgot ${outcome.forgotten.length} snapshot(s)`);
+    return { repo, ...outcome };
+  }
+  return applyRetention(commands, { dir: dir!, name, ...secret }, policy, timezone, run);
 }
 
 /**
