@@ -5,16 +5,33 @@ import { describe, expect, it } from 'vitest';
 import { run, sparseImage, tempDir } from '../helpers/index.js';
 import { schedulerHarness } from './harness.js';
 
-describe('the backup task type with a repository', () => {
-  it('backs up into a repository on schedule, the second run adding no data, and refuses a task with neither folder nor repository', async () => {
-    await using h = await schedulerHarness('2026-06-01T00:00:00Z');
-    await using scratch = await tempDir();
-    await using volume = await sparseImage(32 * 1024 * 1024);
+/** A scheduler harness, an ext4 image file to back up, a passphrase file and an initialised file:// repository. */
+async function repositoryFixture() {
+  const h = await schedulerHarness('2026-06-01T00:00:00Z');
+  const scratch = await tempDir();
+  const volume = await sparseImage(32 * 1024 * 1024);
+  const dispose = async () => {
+    await volume[Symbol.asyncDispose]();
+    await scratch[Symbol.asyncDispose]();
+    await h[Symbol.asyncDispose]();
+  };
+  try {
     await run('mkfs.ext4', ['-q', '-F', volume.path]);
     const passphraseFile = join(scratch.path, 'pass');
     await writeFile(passphraseFile, 'schedule secret\n');
     const repo = `file://${scratch.path}/repo`;
     await h.host.executeCommand('shadowdisk.backup.repo-init', { positionals: [repo], options: { 'passphrase-file': passphraseFile, 'kdf-cost': '10' } });
+    return { h, volume, passphraseFile, repo, [Symbol.asyncDispose]: dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}
+
+describe('the backup task type with a repository', () => {
+  it('backs up into a repository on schedule, the second run adding no data, and refuses a task with neither folder nor repository', async () => {
+    await using fixture = await repositoryFixture();
+    const { h, volume, passphraseFile, repo } = fixture;
     h.add('nightly', { task: 'shadowdisk.scheduler.backup', cron: '0 2 * * *', timezone: 'UTC', params: JSON.stringify({ source: volume.path, repo, name: 'vol', passphraseFile }) });
     h.clock.set('2026-06-01T02:00:00Z');
     expect((await h.services.scheduler.tick().done)[0]).toMatchObject({ status: 'succeeded' });
@@ -30,15 +47,9 @@ describe('the backup task type with a repository', () => {
   });
 
   it('applies the schedule\'s retention to its own source\'s snapshots in the repository, leaving other sources\' alone', async () => {
-    await using h = await schedulerHarness('2026-06-01T00:00:00Z');
-    await using scratch = await tempDir();
-    await using volume = await sparseImage(32 * 1024 * 1024);
-    await run('mkfs.ext4', ['-q', '-F', volume.path]);
-    const passphraseFile = join(scratch.path, 'pass');
-    await writeFile(passphraseFile, 'schedule secret\n');
-    const repo = `file://${scratch.path}/repo`;
+    await using fixture = await repositoryFixture();
+    const { h, volume, passphraseFile, repo } = fixture;
     const secret = { 'passphrase-file': passphraseFile };
-    await h.host.executeCommand('shadowdisk.backup.repo-init', { positionals: [repo], options: { ...secret, 'kdf-cost': '10' } });
     // Three snapshots of another source (another schedule's, say): this schedule's keep-last 2 must not thin them.
     for (let i = 0; i < 3; i++) await h.host.executeCommand('shadowdisk.backup.image-backup', { positionals: [volume.path], options: { repo, ...secret, 'source-name': 'other' } });
     h.add('nightly', { task: 'shadowdisk.scheduler.backup', cron: '0 2 * * *', timezone: 'UTC', 'keep-last': '2', params: JSON.stringify({ source: volume.path, repo, name: 'vol', passphraseFile }) });

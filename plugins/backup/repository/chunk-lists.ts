@@ -5,6 +5,7 @@ import { ShadowError } from '../../../sdk/index.js';
 import { decodeBlob } from './chunk-blob.js';
 import { chunkIdOf, type RepositoryKeys } from './repository-keys.js';
 import type { ChunkLocation } from './repository.js';
+import { inParallel } from './in-parallel.js';
 import { packReads } from './pack-reads.js';
 
 export type ChunkEntry = [id: string, plainLength: number];
@@ -65,15 +66,11 @@ export async function readListBlobs(keys: RepositoryKeys, ids: readonly string[]
     byPack.set(at.pack, [...(byPack.get(at.pack) ?? []), [id, at]]);
   }
   const reads = [...byPack].flatMap(([pack, blobs]) => packReads(blobs).map((r) => ({ pack, ...r })));
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(8, reads.length) }, async () => {
-    while (next < reads.length) {
-      const read = reads[next++]!;
-      const bytes = await fetch(read.pack, read.offset, read.end - read.offset);
-      for (const [id, at] of read.chunks) {
-        const plain = decodeBlob(keys, id, bytes.subarray(at.offset - read.offset, at.offset - read.offset + at.length), at.plainLength, packName(read.pack));
-        cache.set(id, decodeList(plain, `Chunk list ${id.slice(0, 16)} in ${packName(read.pack)}`));
-      }
+  await inParallel(reads, 8, async (read) => {
+    const bytes = await fetch(read.pack, read.offset, read.end - read.offset);
+    for (const [id, at] of read.chunks) {
+      const plain = decodeBlob(keys, id, bytes.subarray(at.offset - read.offset, at.offset - read.offset + at.length), at.plainLength, packName(read.pack));
+      cache.set(id, decodeList(plain, `Chunk list ${id.slice(0, 16)} in ${packName(read.pack)}`));
     }
-  }));
+  });
 }

@@ -14,7 +14,7 @@ import { PeerView } from './repository-peers.js';
 import { readWindows, WINDOW_BYTES, windowsOf } from '../engine/read-windows.js';
 import type { EncodedBlob } from './chunk-blob.js';
 import { BlobEncoder } from './blob-encoder.js';
-import { listBlobs } from './chunk-lists.js';
+import { listBlobs, type ListBlob } from './chunk-lists.js';
 import { ContentChunker } from './content-chunker.js';
 import { splitAtBoundaries, walkFileBoundaries, type BoundaryWalks } from './file-boundaries.js';
 import { PackWriter } from './pack-writer.js';
@@ -134,6 +134,7 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
   const pending = new Set<string>();
   const streams: SnapshotManifest['streams'] = [];
   const lists: string[] = [];
+  let runs: ListBlob[][] = [];
   const total = manifest.streams.reduce((n, s) => n + s.packedBytes, 0);
   let done = 0;
   let chunks = 0;
@@ -206,25 +207,24 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
       for (const chunk of chunker.finish()) await emit(chunk);
       streams.push({ id: stream.id, chunks: list });
     }
+    runs = streams.map((st) => listBlobs(repository.keys, st.chunks));
     // The chunk lists as list blobs, shared out among peers like data: runs a parent generation or a peer stores (equal
     // disks give equal runs) are referenced, not stored again.
-    for (const stream of streams) {
-      for (const blob of listBlobs(repository.keys, stream.chunks)) {
-        lists.push(blob.id);
-        chunks++;
-        peers.tick();
-        if (known.has(blob.id) || pending.has(blob.id)) continue;
-        pending.add(blob.id);
-        const owner = peers.ownerOf(blob.id);
-        const place = { plain: blob.plain, length: blob.plain.length };
-        if (owner) {
-          deferred.push({ id: blob.id, ...place });
-          owners.add(owner);
-          continue;
-        }
-        places.set(blob.id, place);
-        await upload(blob.id, blob.plain);
+    for (const blob of runs.flat()) {
+      lists.push(blob.id);
+      chunks++;
+      peers.tick();
+      if (known.has(blob.id) || pending.has(blob.id)) continue;
+      pending.add(blob.id);
+      const owner = peers.ownerOf(blob.id);
+      const place = { plain: blob.plain, length: blob.plain.length };
+      if (owner) {
+        deferred.push({ id: blob.id, ...place });
+        owners.add(owner);
+        continue;
       }
+      places.set(blob.id, place);
+      await upload(blob.id, blob.plain);
     }
     await drain(0);
     await packs.flush();
@@ -256,7 +256,7 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
     manifest: options.sourceName !== undefined ? { ...manifest, source: { ...manifest.source, path: options.sourceName } } : manifest,
     streams, usedBytes: total, addedBytes: packs.bytesUploaded, lists,
   };
-  await repository.writeSnapshot(snapshot);
+  await repository.writeSnapshot(snapshot, runs);
   const seconds = (performance.now() - started) / 1000;
   return { snapshot, chunks, newChunks, usedBytes: total, newBytes, uploadedBytes: packs.bytesUploaded, packs: packs.packsWritten, seconds, mibPerSec: total / 1048576 / Math.max(seconds, 1e-6) };
 }

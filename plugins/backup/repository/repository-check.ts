@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import type { RunContext } from '../../../sdk/index.js';
 import { decodeBlob } from './chunk-blob.js';
 import { referencedChunks } from './repository-prune.js';
-import { chunkLocations, inParallel, packKey, type BrokenSnapshot, type PackIndex, type Repository } from './repository.js';
+import { inParallel } from './in-parallel.js';
+import { chunkLocations, packKey, type BrokenSnapshot, type PackIndex, type Repository } from './repository.js';
 
 export interface CheckProblem {
   object: string;

@@ -7,7 +7,7 @@
 import type { RunContext } from '../../../sdk/index.js';
 import { listLocks, type RepositoryLock } from './repository-lock.js';
 import type { ChunkLocation, PackIndex, Repository } from './repository.js';
-import { inParallel } from './repository.js';
+import { inParallel } from './in-parallel.js';
 
 /** Peers that started more than this after us are probably behind: we do not wait for them. */
 const TOGETHER_MS = 15_000;

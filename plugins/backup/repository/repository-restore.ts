@@ -10,7 +10,8 @@ import { checkTarget, openTarget, settleTargetTable, wipeTableAreas, zeroExclude
 import { decodeBlob } from './chunk-blob.js';
 import { packReads } from './pack-reads.js';
 import { RestoreSpool } from './restore-spool.js';
-import { inParallel, packKey, type ChunkLocation, type Repository, type SnapshotManifest } from './repository.js';
+import { inParallel } from './in-parallel.js';
+import { packKey, type ChunkLocation, type Repository, type SnapshotManifest } from './repository.js';
 import { locateChunks, placeSnapshotStream } from './snapshot-view.js';
 
 const READS_IN_FLIGHT = 4;

@@ -7,7 +7,8 @@ import type { KdfParams } from '../image/image-keys.js';
 import type { BackupManifest } from '../engine/backup-manifest.js';
 import { native } from '../../../native/load.js';
 import { decodeBlob } from './chunk-blob.js';
-import { listBlobs, readListBlobs, type ChunkEntry } from './chunk-lists.js';
+import { listBlobs, readListBlobs, type ChunkEntry, type ListBlob } from './chunk-lists.js';
+import { inParallel } from './in-parallel.js';
 import { DEFAULT_CHUNKER, gearTable, type ChunkerParams } from './content-chunker.js';
 import type { ObjectStore } from './object-store.js';
 import { deriveKeys, newKeyFile, seal, sealDeterministic, unseal, unwrapKey, type KeyFile, type RepositoryKeys } from './repository-keys.js';
@@ -102,18 +103,6 @@ export const indexKey = (pack: string) => `index/${pack}`;
 export const snapshotKey = (id: string) => `snapshots/${id}`;
 const last = (key: string) => key.slice(key.lastIndexOf('/') + 1);
 
-async function inParallel<T, R>(items: readonly T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await work(items[i]!);
-    }
-  }));
-  return out;
-}
-export { inParallel };
 
 /** Where each chunk is (the first pack listed, when several hold it). */
 export function chunkLocations(indexes: readonly PackIndex[]): Map<string, ChunkLocation> {
@@ -274,11 +263,12 @@ export class Repository {
 
   /**
    * A snapshot is visible once this object exists, which happens after all its packs and indexes are written (for
-   * version 2, its list blobs' too: see snapshotListBlobs).
+   * version 2, its list blobs' too).
    */
-  async writeSnapshot(snapshot: SnapshotManifest): Promise<void> {
+  async writeSnapshot(snapshot: SnapshotManifest, runs: readonly (readonly ListBlob[])[] = snapshot.streams.map((st) => listBlobs(this.keys, st.chunks))): Promise<void> {
     const { lists: _lists, ...rest } = snapshot;
-    const streams: StoredStream[] = snapshot.version === 1 ? snapshot.streams : snapshot.streams.map((st) => ({ id: st.id, lists: listBlobs(this.keys, st.chunks).map((b) => [b.id, b.entries] as [string, number]) }));
+    // `runs`: each stream's list blobs, as the backup stored them (made again from the lists when not given).
+    const streams: StoredStream[] = snapshot.version === 1 ? snapshot.streams : snapshot.streams.map((st, i) => ({ id: st.id, lists: runs[i]!.map((b) => [b.id, b.entries] as [string, number]) }));
     await this.store.put(snapshotKey(snapshot.id), this.sealJson({ ...rest, streams }, 'snapshot'));
   }
 
