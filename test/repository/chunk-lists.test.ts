@@ -51,6 +51,9 @@ describe('snapshot chunk lists', () => {
       // The stored object names list blobs only: no chunk ids of its own.
       const stored = await repository.readJson<{ version: number; streams: Record<string, unknown>[] }>(snapshotKey(first.id), 'snapshot');
       expect(stored.version).toBe(2);
+      // A version 2 repository names chunks by 16-byte ids.
+      expect(repository.config.version).toBe(2);
+      for (const id of [...first.lists!, ...first.streams.flatMap((st) => st.chunks.map(([chunk]) => chunk))]) expect(id).toMatch(/^[0-9a-f]{32}$/);
       for (const stream of stored.streams) expect(Object.keys(stream).sort()).toEqual(['id', 'lists']);
     });
     await expect(command('repo-check', [fixture.repo], { 'read-data-subset': '100%' }, undefined)).resolves.toMatchObject({ data: { ok: true, snapshots: 2 } });
@@ -85,5 +88,23 @@ describe('snapshot chunk lists', () => {
     const restore = await command('image-restore', [fixture.snapshot, loop.path], { yes: true }, repo).catch((e: unknown) => e);
     expect(restore).toMatchObject({ code: expect.stringMatching(/^IMAGE_(CORRUPT|TAMPERED)$/), message: expect.stringContaining(pack) });
     expect(await sha256Of(loop.path, DISK_BYTES)).toBe(untouched);
+  }, 120_000);
+
+  it('a version 1 repository (repo init --format 1, 32-byte ids) takes backups and restores them equal, as earlier builds wrote them', async () => {
+    const dir = join(fixture.scratch.path, 'repo-format-1');
+    const repo = `file://${dir}`;
+    await expect(command('repo-init', [repo], { 'kdf-cost': '10', format: '1' }, repo)).resolves.toMatchObject({ data: { format: 1 } });
+    await expect(command('repo-init', [`${repo}-3`], { 'kdf-cost': '10', format: '3' }, `${repo}-3`)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('--format must be a whole number from 1 to 2') });
+    const backup = (await command('image-backup', [fixture.disk.path], {}, repo)).data as { snapshot: string };
+    await withRepository(dir, async (repository) => {
+      expect(repository.config.version).toBe(1);
+      const snapshot = await repository.readSnapshot(backup.snapshot);
+      for (const id of [...snapshot.lists!, ...snapshot.streams.flatMap((st) => st.chunks.map(([chunk]) => chunk))]) expect(id).toMatch(/^[0-9a-f]{64}$/);
+    });
+    await expect(command('repo-check', [repo], { 'read-data-subset': '100%' }, repo)).resolves.toMatchObject({ data: { ok: true, snapshots: 1 } });
+    await using target = await sparseImage(DISK_BYTES);
+    await using loop = await loopDevice(target.path);
+    await command('image-restore', [backup.snapshot, loop.path], { yes: true }, repo);
+    expect(await sha256Of(loop.path, DISK_BYTES)).toBe(await sha256Of(fixture.disk.path, DISK_BYTES));
   }, 120_000);
 });

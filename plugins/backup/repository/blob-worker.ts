@@ -17,8 +17,8 @@ export interface BlobBatchReply {
   data: Uint8Array;
 }
 
-const raw = workerData as Record<keyof RepositoryKeys, Uint8Array>;
-const keys: RepositoryKeys = { encryption: Buffer.from(raw.encryption), chunkId: Buffer.from(raw.chunkId), gearSeed: Buffer.from(raw.gearSeed), nonce: Buffer.from(raw.nonce) };
+const raw = workerData as Record<Exclude<keyof RepositoryKeys, 'idBytes'>, Uint8Array> & { idBytes: number };
+const keys: RepositoryKeys = { encryption: Buffer.from(raw.encryption), chunkId: Buffer.from(raw.chunkId), gearSeed: Buffer.from(raw.gearSeed), nonce: Buffer.from(raw.nonce), idBytes: raw.idBytes };
 
 parentPort?.on('message', (batch: BlobBatch) => {
   const sealed: Buffer[] = [];

@@ -3,26 +3,31 @@ import { describe, expect, it } from 'vitest';
 import { decodeList, encodeList, listBlobs, type ChunkEntry } from './chunk-lists.js';
 import { deriveKeys } from './repository-keys.js';
 
-const keys = deriveKeys(randomBytes(32));
-const entry = (n: number): ChunkEntry => [createHmac('sha256', 'test').update(String(n)).digest('hex'), 1000 + n];
+// Version 2 repositories: 16-byte chunk ids.
+const keys = deriveKeys(randomBytes(32), 16);
+const entry = (n: number, idBytes = 16): ChunkEntry => [createHmac('sha256', 'test').update(String(n)).digest().toString('hex', 0, idBytes), 1000 + n];
 const ids = (list: readonly ChunkEntry[]) => listBlobs(keys, list).map((b) => b.id);
 
 describe('chunk lists', () => {
-  it('encodes 36 bytes an entry and decodes them back', () => {
-    const list = Array.from({ length: 300 }, (_, i) => entry(i));
-    const plain = encodeList(list);
-    expect(plain.length).toBe(300 * 36);
-    expect(decodeList(plain, 'test list')).toEqual(list);
+  it('encodes 20 bytes an entry with 16-byte ids (36 with 32-byte ones, version 1) and decodes them back', () => {
+    for (const [idBytes, size] of [[16, 20], [32, 36]] as const) {
+      const list = Array.from({ length: 300 }, (_, i) => entry(i, idBytes));
+      const plain = encodeList(list, idBytes);
+      expect(plain.length).toBe(300 * size);
+      expect(decodeList(plain, idBytes, 'test list')).toEqual(list);
+    }
+    expect(() => encodeList([entry(1, 32)], 16)).toThrow(/is not 32 hex digits/);
   });
 
   it('names a list blob that is not whole entries', () => {
-    expect(() => decodeList(Buffer.alloc(37), 'Chunk list ab in data/ab/abc')).toThrow(/Chunk list ab in data\/ab\/abc is 37 bytes, not a whole number of 36-byte entries/);
+    expect(() => decodeList(Buffer.alloc(37), 32, 'Chunk list ab in data/ab/abc')).toThrow(/Chunk list ab in data\/ab\/abc is 37 bytes, not a whole number of 36-byte entries/);
+    expect(() => decodeList(Buffer.alloc(30), 16, 'Chunk list ab')).toThrow(/is 30 bytes, not a whole number of 20-byte entries/);
   });
 
   it('cuts a list into runs by content that hold every entry once, in order', () => {
     const list = Array.from({ length: 20_000 }, (_, i) => entry(i));
     const blobs = listBlobs(keys, list);
-    expect(blobs.flatMap((b) => decodeList(b.plain, 'run'))).toEqual(list);
+    expect(blobs.flatMap((b) => decodeList(b.plain, 16, 'run'))).toEqual(list);
     expect(blobs.reduce((n, b) => n + b.entries, 0)).toBe(list.length);
     // One id in 64 ends a run.
     expect(blobs.length).toBeGreaterThan(20_000 / 64 / 2);

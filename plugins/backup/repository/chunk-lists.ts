@@ -10,8 +10,8 @@ import { packReads } from './pack-reads.js';
 
 export type ChunkEntry = [id: string, plainLength: number];
 
-/** 32 bytes of id and a u32 (LE) plain length. */
-const ENTRY_BYTES = 36;
+/** An entry: the chunk id's bytes (32, or 16 where the repository's ids are 16 bytes) and a u32 (LE) plain length. */
+const entryBytes = (idBytes: number) => idBytes + 4;
 /** One id in 64 ends a run (~2.3 KiB a list blob); a run never exceeds 1024 entries. */
 const ANCHOR_MASK = 0x3f;
 const MAX_ENTRIES = 1024;
@@ -29,7 +29,7 @@ export function listBlobs(keys: RepositoryKeys, chunks: readonly ChunkEntry[]): 
   for (let i = 0; i < chunks.length; i++) {
     const anchor = (parseInt(chunks[i]![0].slice(0, 2), 16) & ANCHOR_MASK) === 0;
     if (anchor || i + 1 - start >= MAX_ENTRIES || i === chunks.length - 1) {
-      const plain = encodeList(chunks.slice(start, i + 1));
+      const plain = encodeList(chunks.slice(start, i + 1), keys.idBytes);
       out.push({ id: chunkIdOf(keys, plain), plain, entries: i + 1 - start });
       start = i + 1;
     }
@@ -37,19 +37,21 @@ export function listBlobs(keys: RepositoryKeys, chunks: readonly ChunkEntry[]): 
   return out;
 }
 
-export function encodeList(chunks: readonly ChunkEntry[]): Buffer {
-  const out = Buffer.allocUnsafe(chunks.length * ENTRY_BYTES);
+export function encodeList(chunks: readonly ChunkEntry[], idBytes: number): Buffer {
+  const size = entryBytes(idBytes);
+  const out = Buffer.allocUnsafe(chunks.length * size);
   chunks.forEach(([id, length], i) => {
-    if (out.write(id, i * ENTRY_BYTES, 32, 'hex') !== 32) throw new Error(`Chunk id '${id}' is not 64 hex digits`);
-    out.writeUInt32LE(length, i * ENTRY_BYTES + 32);
+    if (id.length !== 2 * idBytes || out.write(id, i * size, idBytes, 'hex') !== idBytes) throw new Error(`Chunk id '${id}' is not ${2 * idBytes} hex digits`);
+    out.writeUInt32LE(length, i * size + idBytes);
   });
   return out;
 }
 
-export function decodeList(plain: Buffer, what: string): ChunkEntry[] {
-  if (plain.length % ENTRY_BYTES !== 0) throw new ShadowError('IMAGE_CORRUPT', `${what} is ${plain.length} bytes, not a whole number of ${ENTRY_BYTES}-byte entries`);
+export function decodeList(plain: Buffer, idBytes: number, what: string): ChunkEntry[] {
+  const size = entryBytes(idBytes);
+  if (plain.length % size !== 0) throw new ShadowError('IMAGE_CORRUPT', `${what} is ${plain.length} bytes, not a whole number of ${size}-byte entries`);
   const out: ChunkEntry[] = [];
-  for (let at = 0; at < plain.length; at += ENTRY_BYTES) out.push([plain.toString('hex', at, at + 32), plain.readUInt32LE(at + 32)]);
+  for (let at = 0; at < plain.length; at += size) out.push([plain.toString('hex', at, at + idBytes), plain.readUInt32LE(at + idBytes)]);
   return out;
 }
 
@@ -70,7 +72,7 @@ export async function readListBlobs(keys: RepositoryKeys, ids: readonly string[]
     const bytes = await fetch(read.pack, read.offset, read.end - read.offset);
     for (const [id, at] of read.chunks) {
       const plain = decodeBlob(keys, id, bytes.subarray(at.offset - read.offset, at.offset - read.offset + at.length), at.plainLength, packName(read.pack));
-      cache.set(id, decodeList(plain, `Chunk list ${id.slice(0, 16)} in ${packName(read.pack)}`));
+      cache.set(id, decodeList(plain, keys.idBytes, `Chunk list ${id.slice(0, 16)} in ${packName(read.pack)}`));
     }
   });
 }

@@ -12,7 +12,7 @@ import { checkRepository, parseSubset } from './repository-check.js';
 import { listLocks } from './repository-lock.js';
 import { pruneRepository, referencedChunks, type PruneScope } from './repository-prune.js';
 import { describeReads, restoreSnapshot, verifySnapshot } from './repository-restore.js';
-import { chunkLocations, Repository, type ChunkLocation, type SnapshotManifest } from './repository.js';
+import { chunkLocations, Repository, REPOSITORY_VERSION, type ChunkLocation, type RepositoryVersion, type SnapshotManifest } from './repository.js';
 import type { RetentionPolicy } from './retention.js';
 import { SnapshotView } from './snapshot-view.js';
 
@@ -80,10 +80,12 @@ export const repositoryCommands = (ctx: PluginContext) => ({
     const url = repoUrl(args);
     const pass = secret(args);
     const cost = integer(args, 'kdf-cost', 10, 22);
+    // Format 1 (32-byte chunk ids) only for a repository that Shadowdisk builds from before 2026-12 must read.
+    const format = (integer(args, 'format', 1, 2) ?? REPOSITORY_VERSION) as RepositoryVersion;
     const store = await openObjectStore(ctx, url);
     try {
-      const repository = await Repository.init(store, pass, cost !== undefined ? { N: 2 ** cost, r: 8, p: 1 } : undefined);
-      return { data: { repository: store.url, id: repository.config.id, chunker: repository.config.chunker }, text: `Initialised the repository ${repository.config.id.slice(0, 8)} at ${store.url}` };
+      const repository = await Repository.init(store, pass, cost !== undefined ? { N: 2 ** cost, r: 8, p: 1 } : undefined, format);
+      return { data: { repository: store.url, id: repository.config.id, format: repository.config.version, chunker: repository.config.chunker }, text: `Initialised the repository ${repository.config.id.slice(0, 8)} at ${store.url}` };
     } finally {
       await store.close();
     }

@@ -24,6 +24,8 @@ export interface RepositoryKeys {
   readonly gearSeed: Buffer;
   /** Derives nonces from content (SIV-style) for chunks and pack headers: see sealDeterministic. */
   readonly nonce: Buffer;
+  /** Bytes of a chunk id: the first `idBytes` of the keyed hash (the repository config's chunkIdBytes). */
+  readonly idBytes: number;
 }
 
 const NONCE = 12;
@@ -87,10 +89,10 @@ export async function unwrapKey(file: KeyFile, passphrase: string): Promise<Buff
   }
 }
 
-export function deriveKeys(master: Buffer): RepositoryKeys {
+export function deriveKeys(master: Buffer, idBytes = 32): RepositoryKeys {
   // The master key is random, so a fixed salt suffices.
   const derive = (purpose: string) => Buffer.from(hkdfSync('sha256', master, 'shadowdisk repository', `shadowdisk repository v1 ${purpose}`, 32));
-  return { encryption: derive('encryption'), chunkId: derive('chunk id'), gearSeed: derive('gear'), nonce: derive('nonce') };
+  return { encryption: derive('encryption'), chunkId: derive('chunk id'), gearSeed: derive('gear'), nonce: derive('nonce'), idBytes };
 }
 
 /**
@@ -105,5 +107,5 @@ export function sealDeterministic(keys: RepositoryKeys, plain: Uint8Array, aad: 
 }
 
 export function chunkIdOf(keys: RepositoryKeys, plain: Uint8Array): string {
-  return createHmac('sha256', keyOf(keys.chunkId)).update(plain).digest('hex');
+  return createHmac('sha256', keyOf(keys.chunkId)).update(plain).digest().toString('hex', 0, keys.idBytes);
 }

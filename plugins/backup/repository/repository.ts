@@ -13,8 +13,17 @@ import { DEFAULT_CHUNKER, gearTable, type ChunkerParams } from './content-chunke
 import type { ObjectStore } from './object-store.js';
 import { deriveKeys, newKeyFile, seal, sealDeterministic, unseal, unwrapKey, type KeyFile, type RepositoryKeys } from './repository-keys.js';
 
+/**
+ * Version 1 names chunks by the whole 32-byte keyed hash; version 2 (made since 2026-12) by its first 16 bytes, as
+ * Kopia does: a collision needs about 2^64 chunks in one repository, and every index entry, pack header entry and
+ * chunk list entry is 16 bytes shorter (about 1.5 MiB less per 30k chunks stored).
+ */
+export type RepositoryVersion = 1 | 2;
+export const REPOSITORY_VERSION: RepositoryVersion = 2;
+const idBytesOf = (version: RepositoryVersion) => (version === 1 ? 32 : 16);
+
 export interface RepositoryConfig {
-  version: 1;
+  version: RepositoryVersion;
   id: string;
   createdAt: string;
   chunker: ChunkerParams;
@@ -124,11 +133,11 @@ export class Repository {
     return gearTable(this.keys.gearSeed);
   }
 
-  static async init(store: ObjectStore, passphrase: string, kdf?: KdfParams): Promise<Repository> {
+  static async init(store: ObjectStore, passphrase: string, kdf?: KdfParams, version: RepositoryVersion = REPOSITORY_VERSION): Promise<Repository> {
     if ((await store.list('config')).some((o) => o.key === 'config')) throw new ShadowError('INVALID_ARGUMENT', `${store.url} already holds a repository; open it instead of initialising it again`);
     const { file, master } = await newKeyFile(passphrase, kdf);
-    const keys = deriveKeys(master);
-    const config: RepositoryConfig = { version: 1, id: randomBytes(16).toString('hex'), createdAt: new Date().toISOString(), chunker: DEFAULT_CHUNKER };
+    const keys = deriveKeys(master, idBytesOf(version));
+    const config: RepositoryConfig = { version, id: randomBytes(16).toString('hex'), createdAt: new Date().toISOString(), chunker: DEFAULT_CHUNKER };
     await store.put(`keys/${randomBytes(16).toString('hex')}`, Buffer.from(JSON.stringify(file)));
     if (!(await store.putIfAbsent('config', seal(keys.encryption, Buffer.from(JSON.stringify(config)), 'config')))) {
       throw new ShadowError('INVALID_ARGUMENT', `${store.url} was initialised by someone else at the same time; open it instead`);
@@ -143,10 +152,10 @@ export class Repository {
       const file = JSON.parse(Buffer.from(await store.get(object.key)).toString('utf8')) as KeyFile;
       const master = await unwrapKey(file, passphrase);
       if (!master) continue;
-      const keys = deriveKeys(master);
-      const config = JSON.parse(unseal(keys.encryption, await store.get('config'), 'config', 'The repository config').toString('utf8')) as RepositoryConfig;
-      if (config.version !== 1) throw new ShadowError('UNSUPPORTED', `The repository at ${store.url} has version ${config.version}; this Shadowdisk reads version 1`);
-      return new Repository(store, keys, config);
+      const unsealed = deriveKeys(master);
+      const config = JSON.parse(unseal(unsealed.encryption, await store.get('config'), 'config', 'The repository config').toString('utf8')) as RepositoryConfig;
+      if (config.version !== 1 && config.version !== 2) throw new ShadowError('UNSUPPORTED', `The repository at ${store.url} has version ${config.version}; this Shadowdisk reads versions 1 and 2`);
+      return new Repository(store, deriveKeys(master, idBytesOf(config.version)), config);
     }
     throw new ShadowError('WRONG_PASSPHRASE', `The passphrase opens none of the ${keyObjects.length} key file(s) of ${store.url}; check --passphrase-file or SHADOWDISK_PASSPHRASE`);
   }
