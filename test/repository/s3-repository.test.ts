@@ -1,5 +1,7 @@
 // Image repositories on a real S3 store: one single-node Ceph RGW for the whole file, loop-device disks with OS-like
 // content, and the CLI run as separate processes (machines) against one bucket.
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cephRgw, type CephRgw } from '../helpers/ceph-rgw.js';
@@ -188,4 +190,43 @@ describe('image repositories on S3 (Ceph RGW)', () => {
     expect((restore.data['error'] as { code: string; message: string }).message).toContain(pack.slice('flipped/'.length));
     expect(await sha256Of(targetLoop.path, DISK_BYTES)).toBe(untouched);
   }, 180_000);
+
+  it('keeps copies of the index objects on the machine: a backup downloads only those it has not seen, a damaged copy is fetched again, a pruned pack\'s copy goes, and repo check reads the store', async () => {
+    const repo = 's3://fleet/cached';
+    await using machine = await tempStateDir();
+    const here = { ...env, SHADOWDISK_HOME: machine.path };
+    const init = await ok(here, 'repo', 'init', repo, '--kdf-cost', '12');
+    const cacheDir = join(machine.path, 'plugins', 'shadowdisk.backup', 'repository-cache', init['id'] as string);
+    const indexObjects = async () => (await keys('cached/index/')).map((k) => k.slice('cached/index/'.length)).sort();
+    const copies = async () => (await readdir(cacheDir)).sort();
+    const object = async (key: string) => Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: 'fleet', Key: key }))).Body!.transformToByteArray());
+    await using loopA = await loopDevice(diskA.path);
+    await using loopB = await loopDevice(diskB.path);
+    // The first backup finds no index and keeps a copy of each one it writes.
+    expect(await ok(here, 'image', 'backup', loopA.path, '--repo', repo)).toMatchObject({ indexReads: { cached: 0, fetched: 0 } });
+    const afterA = await indexObjects();
+    expect(afterA.length).toBeGreaterThan(0);
+    expect(await copies()).toEqual(afterA);
+    for (const name of afterA) expect(await readFile(join(cacheDir, name))).toEqual(await object(`cached/index/${name}`));
+    // The next backup on this machine downloads none of them; another machine (its own state directory) all of them.
+    expect(await ok(here, 'image', 'backup', loopB.path, '--repo', repo)).toMatchObject({ indexReads: { cached: afterA.length, fetched: 0 } });
+    const afterB = await indexObjects();
+    expect(await ok(env, 'image', 'backup', loopB.path, '--repo', repo)).toMatchObject({ indexReads: { cached: 0, fetched: afterB.length } });
+    // A damaged copy is read from the store again and replaced; a copy of an object the store no longer lists goes.
+    const damaged = join(cacheDir, afterB[0]!);
+    const bytes = await readFile(damaged);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x04;
+    await writeFile(damaged, bytes);
+    await writeFile(join(cacheDir, 'f'.repeat(64)), 'an index of a pack that was pruned');
+    expect(await ok(here, 'image', 'backup', loopA.path, '--repo', repo)).toMatchObject({ indexReads: { cached: afterB.length - 1, fetched: 1 } });
+    expect(await readFile(damaged)).toEqual(await object(`cached/index/${afterB[0]!}`));
+    expect(await copies()).toEqual(await indexObjects());
+    // repo check proves what the bucket holds, whatever the copies say.
+    const remote = await object(`cached/index/${afterB[0]!}`);
+    remote[Math.floor(remote.length / 2)]! ^= 0x04;
+    await s3.send(new PutObjectCommand({ Bucket: 'fleet', Key: `cached/index/${afterB[0]!}`, Body: remote }));
+    const check = await shadowdisk(here, 'repo', 'check', repo).done;
+    expect(check.code).toBe(5);
+    expect((check.data['error'] as { message: string }).message).toContain(`index/${afterB[0]!}`);
+  }, 240_000);
 });

@@ -101,7 +101,9 @@ export class PackWriter {
     }
     const upload = (async () => {
       await this.repository.store.put(packKey(index.pack), pack);
-      await this.repository.store.put(indexKey(index.pack), this.repository.sealJsonDeterministic(index, 'index'));
+      const sealedIndex = this.repository.sealJsonDeterministic(index, 'index');
+      await this.repository.store.put(indexKey(index.pack), sealedIndex);
+      await this.repository.cacheIndex(indexKey(index.pack), sealedIndex);
       this.indexed(index.pack);
       this.packsWritten++;
       this.bytesUploaded += pack.length;

@@ -38,6 +38,8 @@ export interface RepositoryBackupResult {
   newBytes: number;
   uploadedBytes: number;
   packs: number;
+  /** Index objects read at the start: from the local index cache, and downloaded. */
+  indexReads: { cached: number; fetched: number };
   seconds: number;
   mibPerSec: number;
 }
@@ -258,5 +260,5 @@ export async function runRepositoryBackup(ctx: PluginContext, repository: Reposi
   };
   await repository.writeSnapshot(snapshot, runs);
   const seconds = (performance.now() - started) / 1000;
-  return { snapshot, chunks, newChunks, usedBytes: total, newBytes, uploadedBytes: packs.bytesUploaded, packs: packs.packsWritten, seconds, mibPerSec: total / 1048576 / Math.max(seconds, 1e-6) };
+  return { snapshot, chunks, newChunks, usedBytes: total, newBytes, uploadedBytes: packs.bytesUploaded, packs: packs.packsWritten, indexReads: { ...repository.indexReads }, seconds, mibPerSec: total / 1048576 / Math.max(seconds, 1e-6) };
 }

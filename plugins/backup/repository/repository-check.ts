@@ -36,7 +36,7 @@ export function parseSubset(value: string): (pack: string, position: number, cou
 }
 
 export async function checkRepository(repository: Repository, readSubset: ((pack: string, position: number, count: number) => boolean) | undefined, run: RunContext): Promise<CheckResult> {
-  const indexes = await repository.readIndexes();
+  const indexes = await repository.readIndexes(undefined, { fromStore: true });
   const problems: CheckProblem[] = [];
   // A snapshot whose chunk lists cannot be read is a problem of its own; the objects it names still count as used.
   const broken: BrokenSnapshot[] = [];

@@ -32,7 +32,7 @@ function secret(args: CommandArgs): string {
 async function openRepository(ctx: PluginContext, args: CommandArgs, first: boolean): Promise<Repository> {
   const store = await openObjectStore(ctx, repoUrl(args, first));
   try {
-    return await Repository.open(store, secret(args));
+    return await Repository.open(store, secret(args), { cacheDir: join(ctx.storagePath, 'repository-cache') });
   } catch (error) {
     await store.close();
     throw error;

@@ -2,6 +2,7 @@
 // the key files): config; keys/ID (the master key wrapped by a passphrase); data/XX/PACK (packs of chunks, named by
 // the SHA-256 of their bytes); index/PACK (the chunks a pack holds); snapshots/ID (manifests); locks/ID; prune/ID.
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { ShadowError } from '../../../sdk/index.js';
 import type { KdfParams } from '../image/image-keys.js';
 import type { BackupManifest } from '../engine/backup-manifest.js';
@@ -10,7 +11,8 @@ import { decodeBlob } from './chunk-blob.js';
 import { listBlobs, readListBlobs, type ChunkEntry, type ListBlob } from './chunk-lists.js';
 import { inParallel } from './in-parallel.js';
 import { DEFAULT_CHUNKER, gearTable, type ChunkerParams } from './content-chunker.js';
-import type { ObjectStore } from './object-store.js';
+import { IndexCache } from './index-cache.js';
+import { LocalObjectStore, type ObjectStore } from './object-store.js';
 import { deriveKeys, newKeyFile, seal, sealDeterministic, unseal, unwrapKey, type KeyFile, type RepositoryKeys } from './repository-keys.js';
 
 /**
@@ -123,7 +125,7 @@ export function chunkLocations(indexes: readonly PackIndex[]): Map<string, Chunk
 }
 
 export class Repository {
-  private constructor(readonly store: ObjectStore, readonly keys: RepositoryKeys, readonly config: RepositoryConfig) {}
+  private constructor(readonly store: ObjectStore, readonly keys: RepositoryKeys, readonly config: RepositoryConfig, private readonly indexCache?: IndexCache) {}
 
   get url(): string {
     return this.store.url;
@@ -145,7 +147,11 @@ export class Repository {
     return new Repository(store, keys, config);
   }
 
-  static async open(store: ObjectStore, passphrase: string): Promise<Repository> {
+  /**
+   * `cacheDir`: where remote repositories keep copies of their index objects (a folder per repository id, see
+   * IndexCache); local folders are read directly.
+   */
+  static async open(store: ObjectStore, passphrase: string, options: { cacheDir?: string } = {}): Promise<Repository> {
     const keyObjects = await store.list('keys/');
     if (keyObjects.length === 0) throw new ShadowError('NOT_FOUND', `No repository at ${store.url}: it has no key files (run 'repo init' first)`);
     for (const object of keyObjects) {
@@ -155,7 +161,8 @@ export class Repository {
       const unsealed = deriveKeys(master);
       const config = JSON.parse(unseal(unsealed.encryption, await store.get('config'), 'config', 'The repository config').toString('utf8')) as RepositoryConfig;
       if (config.version !== 1 && config.version !== 2) throw new ShadowError('UNSUPPORTED', `The repository at ${store.url} has version ${config.version}; this Shadowdisk reads versions 1 and 2`);
-      return new Repository(store, deriveKeys(master, idBytesOf(config.version)), config);
+      const cache = options.cacheDir !== undefined && !(store instanceof LocalObjectStore) ? new IndexCache(join(options.cacheDir, config.id)) : undefined;
+      return new Repository(store, deriveKeys(master, idBytesOf(config.version)), config, cache);
     }
     throw new ShadowError('WRONG_PASSPHRASE', `The passphrase opens none of the ${keyObjects.length} key file(s) of ${store.url}; check --passphrase-file or SHADOWDISK_PASSPHRASE`);
   }
@@ -171,22 +178,58 @@ export class Repository {
   }
 
   async readJson<T>(key: string, aad: string): Promise<T> {
-    return decodeJson<T>(unseal(this.keys.encryption, await this.store.get(key), aad, `Object '${key}'`), `Object '${key}'`);
+    return this.openJson<T>(await this.store.get(key), key, aad);
   }
 
-  /** Every pack's index, except packs in `excluded` (marked for deletion by a prune). */
-  async readIndexes(excluded: ReadonlySet<string> = new Set()): Promise<PackIndex[]> {
-    const keys = (await this.store.list('index/')).map((o) => o.key).filter((k) => !excluded.has(last(k)));
+  private openJson<T>(sealed: Uint8Array, key: string, aad: string): T {
+    return decodeJson<T>(unseal(this.keys.encryption, sealed, aad, `Object '${key}'`), `Object '${key}'`);
+  }
+
+  /**
+   * Index objects read since the repository was opened: from the local index cache (`IndexCache`, remote stores with
+   * a cache folder given at open) and from the store.
+   */
+  readonly indexReads = { cached: 0, fetched: 0 };
+
+  /**
+   * Every pack's index, except packs in `excluded` (marked for deletion by a prune). `fromStore`: every object read
+   * from the store, none from the local cache (repo check proves what the store holds).
+   */
+  async readIndexes(excluded: ReadonlySet<string> = new Set(), options: { fromStore?: boolean } = {}): Promise<PackIndex[]> {
+    const listed = (await this.store.list('index/')).map((o) => o.key);
+    const keys = listed.filter((k) => !excluded.has(last(k)));
+    const cache = options.fromStore ? undefined : this.indexCache;
     const read = await inParallel(keys, 8, async (key) => {
+      const kept = await cache?.get(key);
+      if (kept) {
+        try {
+          const index = this.openJson<PackIndex>(kept, key, 'index');
+          this.indexReads.cached++;
+          return index;
+        } catch {
+          // A damaged copy is fetched again (the store's object is what counts).
+          await cache!.drop(key);
+        }
+      }
       try {
-        return await this.readJson<PackIndex>(key, 'index');
+        const sealed = await this.store.get(key);
+        const index = this.openJson<PackIndex>(sealed, key, 'index');
+        this.indexReads.fetched++;
+        await cache?.put(key, sealed);
+        return index;
       } catch (error) {
         // Deleted by a prune between listing and reading: that pack is gone with it.
         if (error instanceof ShadowError && error.code === 'NOT_FOUND') return undefined;
         throw error;
       }
     });
+    await this.indexCache?.retain(listed);
     return read.filter((i): i is PackIndex => i !== undefined);
+  }
+
+  /** An index object this process wrote: kept in the local cache, so the next backup here need not download it. */
+  async cacheIndex(key: string, sealed: Uint8Array): Promise<void> {
+    await this.indexCache?.put(key, sealed);
   }
 
   async chunkIndex(excluded?: ReadonlySet<string>): Promise<Map<string, ChunkLocation>> {
