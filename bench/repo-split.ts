@@ -5,35 +5,21 @@
 // extent blocks). Restic backs the mounted filesystem up to a local repository beside it, for scale.
 // Run: npm run bench:repo-split [-- --size-mib 512 --fill-mib 300 --change packages]
 import { execFileSync, execSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { includedRanges, sliceRanges } from '../plugins/backup/engine/packed-stream.js';
 import { LocalObjectStore } from '../plugins/backup/repository/object-store.js';
 import { chunkLocations, Repository } from '../plugins/backup/repository/repository.js';
+import { changeFiles, fillCommand, listFiles } from './repo-data.js';
 
 const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '512' }, 'fill-mib': { type: 'string', default: '300' }, change: { type: 'string', default: 'packages' } } });
 const MIB = 1024 * 1024;
 const sizeMiB = Number(values['size-mib']);
 const fillMiB = Number(values['fill-mib']);
 const sh = (command: string, env?: Record<string, string>) => execSync(command, { stdio: ['ignore', 'pipe', 'pipe'], shell: '/bin/bash', env: { ...process.env, ...env }, maxBuffer: 256 * MIB }).toString();
-const listFiles = (root: string): string[] => readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort();
 const duBytes = (path: string) => Number(sh(`du -sb ${path}`).split('\t')[0]);
-function wholeFolders(files: readonly string[], count: number): string[] {
-  const folders = [...new Set(files.map((f) => dirname(f)))];
-  const taken = new Set<string>();
-  let n = 0;
-  for (const folder of [...folders.slice(Math.floor(folders.length / 3)), ...folders]) {
-    if (n >= count) break;
-    if (taken.has(folder)) continue;
-    taken.add(folder);
-    n += files.filter((f) => dirname(f) === folder).length;
-  }
-  return files.filter((f) => taken.has(dirname(f)));
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'shadowdisk-bench-split-'));
 const image = join(dir, 'disk.img');
 const mnt = join(dir, 'mnt');
@@ -47,7 +33,7 @@ const node = process.execPath;
 try {
   sh(`mkfs.ext4 -q -F ${device}`);
   sh(`mount ${device} ${mnt}`);
-  sh(`cd / && find usr/share usr/lib/x86_64-linux-gnu -type f -size -64M 2>/dev/null | head -200000 | tar -cf - -T - 2>/dev/null | (cd ${mnt} && head -c ${fillMiB * MIB} | tar -xf - 2>/dev/null); true`);
+  sh(fillCommand(mnt, fillMiB));
   sh(`umount ${mnt}`);
   sh(`${node} bin/shadowdisk.js repo init file://${repoDir}`, env);
   sh('restic init', resticEnv);
@@ -60,14 +46,8 @@ try {
   };
   const first = backup();
   sh(`mount ${device} ${mnt}`);
+  const { files: changed, bytes: changedBytes } = changeFiles(mnt, values.change as 'packages' | 'scattered');
   const files = listFiles(mnt);
-  const changed = values.change === 'scattered' ? files.filter((_, i) => i % 10 === 9) : wholeFolders(files, files.length / 10);
-  let changedBytes = 0;
-  for (const file of changed) {
-    const size = statSync(file).size;
-    changedBytes += size;
-    writeFileSync(file, randomBytes(size));
-  }
   sh(`umount ${mnt}`);
   const second = backup();
 

@@ -7,13 +7,13 @@
 // --level N backs ours up at zstd level N instead of the repository default.
 // Run: npm run bench:repo [-- --size-mib 1024 --fill-mib 600 --change packages --rounds 3 --level 6]
 import { execFileSync, execSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { cephRgw } from '../test/helpers/ceph-rgw.js';
+import { changeFiles, fillCommand } from './repo-data.js';
 
 const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, 'fill-mib': { type: 'string', default: '600' }, change: { type: 'string', default: 'packages' }, rounds: { type: 'string', default: '3' }, level: { type: 'string' } } });
 if (values.change !== 'packages' && values.change !== 'scattered') throw new Error(`--change must be 'packages' or 'scattered', got '${values.change}'`);
@@ -32,21 +32,6 @@ const timed = (command: string, env: Record<string, string>) => {
   return { seconds, cpuSeconds: Number(cpu[1]) + Number(cpu[2]) };
 };
 const dropCaches = () => writeFileSync('/proc/sys/vm/drop_caches', '3');
-const listFiles = (root: string): string[] => readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort();
-/** Every file of a run of folders (in path order, from a third of the way in) until `count` files are taken. */
-function wholeFolders(files: readonly string[], count: number): string[] {
-  const folders = [...new Set(files.map((f) => dirname(f)))];
-  const taken = new Set<string>();
-  let n = 0;
-  for (const folder of [...folders.slice(Math.floor(folders.length / 3)), ...folders]) {
-    if (n >= count) break;
-    if (taken.has(folder)) continue;
-    taken.add(folder);
-    n += files.filter((f) => dirname(f) === folder).length;
-  }
-  return files.filter((f) => taken.has(dirname(f)));
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'shadowdisk-bench-repo-'));
 const image = join(dir, 'disk.img');
 execFileSync('truncate', ['-s', `${sizeMiB}M`, image]);
@@ -92,7 +77,7 @@ async function round(r: number): Promise<void> {
   sh(`mkfs.ext4 -q -F ${device}`);
   mount('rw');
   // OS-like content: the machine's own /usr files, up to --fill-mib.
-  sh(`cd / && find usr/share usr/lib/x86_64-linux-gnu -type f -size -64M 2>/dev/null | head -200000 | while read f; do echo "$f"; done | tar -cf - -T - 2>/dev/null | (cd ${mnt} && head -c ${fillMiB * MIB} | tar -xf - 2>/dev/null); true`);
+  sh(fillCommand(mnt, fillMiB));
   unmount();
   const env = { ...rgw.env, SHADOWDISK_HOME: join(dir, `state-${r}`), SHADOWDISK_PASSPHRASE: 'bench passphrase' };
   const resticEnv = { ...rgw.env, RESTIC_PASSWORD: 'bench passphrase', RESTIC_REPOSITORY: `s3:${rgw.endpoint}/bench/restic-${r}` };
@@ -116,9 +101,7 @@ async function round(r: number): Promise<void> {
     if (generation === 2) {
       // ~10% of the files get other contents of the same size.
       mount('rw');
-      const files = listFiles(mnt);
-      const changed = values.change === 'scattered' ? files.filter((_, i) => i % 10 === 9) : wholeFolders(files, files.length / 10);
-      for (const file of changed) writeFileSync(file, randomBytes(statSync(file).size));
+      changeFiles(mnt, values.change as 'packages' | 'scattered');
       unmount();
     }
     const used = usedMiB();

@@ -72,7 +72,8 @@ export async function pruneRepository(repository: Repository, policy: RetentionP
   const { source, host } = options.scope ?? {};
   const inScope = (s: SnapshotManifest) => (source === undefined || s.source === source) && (host === undefined || s.host === host);
   const forgotten = policy ? forgetByPolicy(snapshots.filter(inScope), policy).forgotten : [];
-  const keptSnapshots = snapshots.filter((s) => !forgotten.includes(s));
+  const gone = new Set(forgotten);
+  const keptSnapshots = snapshots.filter((s) => !gone.has(s));
   for (const s of forgotten) await repository.store.delete(`snapshots/${s.id}`);
   run.progress({ phase: 'forget', done: 1, total: 1 });
 
