@@ -2,7 +2,8 @@
 // attached behind the hotcore engine while idle, and attached with an active snapshot (every first write to a block
 // copies it to a diff store on /dev/shm). 4 KiB random writes at QD32 for --runtime seconds (IOPS, p99) and one pass of
 // 1 MiB sequential writes at QD8 over the volume (MiB/s).
-// Run: npm run bench:hot [-- --size-mib 1024 --runtime 10 --rounds 3]
+// --cow-chunk-kib N attaches with that copy-before-write chunk (hot attach's option; the engine's default otherwise).
+// Run: npm run bench:hot [-- --size-mib 1024 --runtime 10 --rounds 3 --cow-chunk-kib 64]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { createHost } from '../core/node/index.js';
 import { attachLoop, detachLoop } from '../native/index.js';
 
-const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, runtime: { type: 'string', default: '10' }, rounds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, runtime: { type: 'string', default: '10' }, rounds: { type: 'string', default: '3' }, 'cow-chunk-kib': { type: 'string' } } });
 const MIB = 1024 * 1024;
 const sizeMiB = Number(values['size-mib']);
 const runtimeS = Number(values.runtime);
@@ -51,7 +52,7 @@ const host = await createHost({ stateDir: join(dir, 'state'), logSink: () => und
 try {
   // Written extents, so no run pays for unwritten-extent conversion.
   execFileSync('dd', ['if=/dev/zero', `of=${image}`, `bs=${MIB}`, `count=${sizeMiB}`, 'oflag=direct', 'status=none']);
-  const hot = (verb: string, device?: string) => host.executeCommand(`shadowdisk.hot-processing.${verb}`, { positionals: device ? [device] : [], options: verb === 'attach' ? { 'diff-dir': diffDir } : {} });
+  const hot = (verb: string, device?: string) => host.executeCommand(`shadowdisk.hot-processing.${verb}`, { positionals: device ? [device] : [], options: verb === 'attach' ? { 'diff-dir': diffDir, ...(values['cow-chunk-kib'] !== undefined ? { 'cow-chunk-kib': values['cow-chunk-kib'] } : {}) } : {} });
   for (let round = 0; round < rounds; round++) {
     // Alternating the configurations within each round spreads the disk's drift over all of them.
     const plain = attachLoop(image, { directIo: true });
@@ -95,7 +96,7 @@ try {
     return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   };
   const base = { iops: median(results.baseline, 'iops'), p99Ms: median(results.baseline, 'p99Ms'), seqMiBs: median(results.baseline, 'seqMiBs') };
-  console.log(`fio on a ${sizeMiB} MiB backing file: ${runtimeS} s of 4k random writes, one pass of 1M writes; median of ${rounds} round(s); diff store on /dev/shm; engine transport ${transport}`);
+  console.log(`fio on a ${sizeMiB} MiB backing file: ${runtimeS} s of 4k random writes, one pass of 1M writes; median of ${rounds} round(s); diff store on /dev/shm; engine transport ${transport}; copy-before-write chunk ${values['cow-chunk-kib'] !== undefined ? `${values['cow-chunk-kib']} KiB` : 'the engine default'}`);
   console.log(['config', '4k randwrite IOPS', 'ratio', 'p99 ms', 'ratio', '1M seq MiB/s', 'ratio'].map((h, i) => (i === 0 ? h.padEnd(22) : h.padStart(i % 2 ? 18 : 7))).join(''));
   for (const config of ['baseline', 'idle', 'snapshot'] as const) {
     const f = { iops: median(results[config], 'iops'), p99Ms: median(results[config], 'p99Ms'), seqMiBs: median(results[config], 'seqMiBs') };

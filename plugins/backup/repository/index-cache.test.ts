@@ -27,7 +27,7 @@ describe('index copies', () => {
     const cache = new IndexCache(join(dir, 'a-file', 'repo-id'));
     await expect(cache.put('index/aa', Buffer.from('sealed'))).resolves.toBeUndefined();
     expect(await cache.get('index/aa')).toBeUndefined();
-    await expect(cache.retain([])).resolves.toBeUndefined();
+    await expect(cache.retain([], Date.now())).resolves.toBeUndefined();
   });
 
   it('removes copies the store no longer lists and half-written ones an hour old, not younger ones', async () => {
@@ -36,8 +36,12 @@ describe('index copies', () => {
     await writeFile(join(dir, 'dd.tmp-young'), 'at work');
     await writeFile(join(dir, 'ee.tmp-old'), 'left by a dead process');
     const hoursAgo = new Date(Date.now() - 2 * 3_600_000);
-    await utimes(join(dir, 'ee.tmp-old'), hoursAgo, hoursAgo);
-    await cache.retain(['index/aa', 'index/cc']);
-    expect((await readdir(dir)).sort()).toEqual(['aa', 'cc', 'dd.tmp-young']);
+    for (const name of ['aa', 'bb', 'cc', 'dd.tmp-young', 'ee.tmp-old']) await utimes(join(dir, name), hoursAgo, hoursAgo);
+    await utimes(join(dir, 'dd.tmp-young'), new Date(), new Date(Date.now() - 60_000));
+    const listedAt = Date.now();
+    // Another process's copy of an object written after the listing stays.
+    await cache.put('index/ff', Buffer.from('newer than the listing'));
+    await cache.retain(['index/aa', 'index/cc'], listedAt);
+    expect((await readdir(dir)).sort()).toEqual(['aa', 'cc', 'dd.tmp-young', 'ff']);
   });
 });

@@ -39,14 +39,19 @@ export class IndexCache {
     await rm(this.pathOf(key), { force: true }).catch(() => undefined);
   }
 
-  /** Removes the copies of objects the repository no longer lists (their packs were pruned). */
-  async retain(keys: readonly string[]): Promise<void> {
+  /**
+   * Removes the copies of objects the repository no longer lists (their packs were pruned), as of a listing taken at
+   * `listedAt` (ms): copies made since may be of objects another process wrote after it, and stay.
+   */
+  async retain(keys: readonly string[], listedAt: number): Promise<void> {
     const listed = new Set(keys.map((k) => k.slice(k.lastIndexOf('/') + 1)));
     const names = await readdir(this.dir).catch(() => [] as string[]);
     for (const name of names) {
       if (listed.has(name)) continue;
+      const modified = (await stat(join(this.dir, name)).catch(() => undefined))?.mtimeMs;
+      if (modified === undefined || modified >= listedAt) continue;
       // A half-written copy may be another process's at work; one an hour old was left by a process that died.
-      if (name.includes('.tmp-') && Date.now() - ((await stat(join(this.dir, name)).catch(() => undefined))?.mtimeMs ?? 0) < 3_600_000) continue;
+      if (name.includes('.tmp-') && Date.now() - modified < 3_600_000) continue;
       await rm(join(this.dir, name), { force: true }).catch(() => undefined);
     }
   }

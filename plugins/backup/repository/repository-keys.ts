@@ -24,7 +24,7 @@ export interface RepositoryKeys {
   readonly gearSeed: Buffer;
   /** Derives nonces from content (SIV-style) for chunks and pack headers: see sealDeterministic. */
   readonly nonce: Buffer;
-  /** Bytes of a chunk id: the first `idBytes` of the keyed hash (the repository config's chunkIdBytes). */
+  /** Bytes of a chunk id: the first `idBytes` of the keyed hash (16 in format 2 repositories, 32 in format 1). */
   readonly idBytes: number;
 }
 

@@ -161,7 +161,8 @@ export class Repository {
       const unsealed = deriveKeys(master);
       const config = JSON.parse(unseal(unsealed.encryption, await store.get('config'), 'config', 'The repository config').toString('utf8')) as RepositoryConfig;
       if (config.version !== 1 && config.version !== 2) throw new ShadowError('UNSUPPORTED', `The repository at ${store.url} has version ${config.version}; this Shadowdisk reads versions 1 and 2`);
-      const cache = options.cacheDir !== undefined && !(store instanceof LocalObjectStore) ? new IndexCache(join(options.cacheDir, config.id)) : undefined;
+      // The id names the copies' folder: only a well-formed one (a config rewritten by a passphrase holder could say '..').
+      const cache = options.cacheDir !== undefined && !(store instanceof LocalObjectStore) && /^[0-9a-f]{32}$/.test(config.id) ? new IndexCache(join(options.cacheDir, config.id)) : undefined;
       return new Repository(store, deriveKeys(master, idBytesOf(config.version)), config, cache);
     }
     throw new ShadowError('WRONG_PASSPHRASE', `The passphrase opens none of the ${keyObjects.length} key file(s) of ${store.url}; check --passphrase-file or SHADOWDISK_PASSPHRASE`);
@@ -196,6 +197,7 @@ export class Repository {
    * from the store, none from the local cache (repo check proves what the store holds).
    */
   async readIndexes(excluded: ReadonlySet<string> = new Set(), options: { fromStore?: boolean } = {}): Promise<PackIndex[]> {
+    const listedAt = Date.now();
     const listed = (await this.store.list('index/')).map((o) => o.key);
     const keys = listed.filter((k) => !excluded.has(last(k)));
     const cache = options.fromStore ? undefined : this.indexCache;
@@ -204,6 +206,7 @@ export class Repository {
       if (kept) {
         try {
           const index = this.openJson<PackIndex>(kept, key, 'index');
+          if (index.pack !== last(key)) throw new Error('another pack\'s index');
           this.indexReads.cached++;
           return index;
         } catch {
@@ -214,6 +217,7 @@ export class Repository {
       try {
         const sealed = await this.store.get(key);
         const index = this.openJson<PackIndex>(sealed, key, 'index');
+        if (index.pack !== last(key)) throw new ShadowError('IMAGE_TAMPERED', `Object '${key}' holds the index of another pack (${String(index.pack).slice(0, 16)}…)`, { details: { object: key } });
         this.indexReads.fetched++;
         await cache?.put(key, sealed);
         return index;
@@ -223,7 +227,7 @@ export class Repository {
         throw error;
       }
     });
-    await this.indexCache?.retain(listed);
+    await this.indexCache?.retain(listed, listedAt);
     return read.filter((i): i is PackIndex => i !== undefined);
   }
 
