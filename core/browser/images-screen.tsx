@@ -1,5 +1,5 @@
-// Images: the images of a folder with their chains (full, then incrementals), and a file browser into an image
-// (mounted read-only by the backend for each listing; the image is never written).
+// Images: the images of a folder with their chains (full, then incrementals), the snapshots of an image repository,
+// and a file browser into an image or a snapshot (mounted read-only by the backend for each listing; never written).
 import { useState } from 'preact/hooks';
 import { DataTable } from './data-table.js';
 import { formatBytes } from './format.js';
@@ -18,14 +18,22 @@ interface Entry {
   modified: string;
 }
 
+interface Browsed {
+  /** What the file browser names: an image file, or a snapshot of a repository. */
+  label: string;
+  /** `image ls` words before the path: the image, or --repo URL --passphrase-file F SNAPSHOT. */
+  words: string[];
+}
+
 export function ImagesScreen() {
   const [dir, setDir] = useState('');
   const [shown, setShown] = useState<string | null>(null);
-  const [image, setImage] = useState<string | null>(null);
+  const [browsed, setBrowsed] = useState<Browsed | null>(null);
+  const setImage = (image: string) => setBrowsed({ label: image, words: [image] });
   const list = useCommandData<ImageList>(shown === null ? null : 'image list', shown ? [shown] : []);
   return (
     <div class="images-screen">
-      <form class="wizard inline" aria-label="Image folder" onSubmit={(e) => { e.preventDefault(); setShown(dir); setImage(null); }}>
+      <form class="wizard inline" aria-label="Image folder" onSubmit={(e) => { e.preventDefault(); setShown(dir); setBrowsed(null); }}>
         <label>Folder of images<input name="dir" value={dir} onInput={(e) => setDir((e.target as HTMLInputElement).value)} placeholder="/var/backups" /></label>
         <div class="actions"><button class="primary" type="submit" disabled={dir === ''}>List images</button></div>
       </form>
@@ -46,20 +54,63 @@ export function ImagesScreen() {
           <DataTable rows={list.data.images} label="Images" />
         </>
       )}
-      {image && <ImageBrowser key={image} image={image} />}
+      <RepositorySnapshots onBrowse={setBrowsed} />
+      {browsed && <ImageBrowser key={browsed.words.join(' ')} browsed={browsed} />}
     </div>
   );
 }
 
-function ImageBrowser({ image }: { image: string }) {
+interface Snapshot {
+  id: string;
+  time: string;
+  host: string;
+  source: string;
+  usedBytes: number;
+  addedBytes: number;
+}
+
+/** A repository's snapshots (`repo list`), each one browsable; the passphrase stays in its file on the backend's side. */
+function RepositorySnapshots({ onBrowse }: { onBrowse: (browsed: Browsed) => void }) {
+  const [url, setUrl] = useState('');
+  const [passFile, setPassFile] = useState('');
+  // The repository and the passphrase file listed last.
+  const [shown, setShown] = useState<{ url: string; secret: string[] } | null>(null);
+  const list = useCommandData<{ repository: string; snapshots: Snapshot[] }>(shown === null ? null : 'repo list', shown ? [shown.url, ...shown.secret] : []);
+  return (
+    <>
+      <form class="wizard inline" aria-label="Image repository" onSubmit={(e) => { e.preventDefault(); setShown({ url, secret: passFile === '' ? [] : ['--passphrase-file', passFile] }); }}>
+        <label>Repository<input name="repo" value={url} onInput={(e) => setUrl((e.target as HTMLInputElement).value)} placeholder="s3://bucket/prefix or file:///srv/repo" /></label>
+        <label>Passphrase file<input name="passphrase-file" value={passFile} onInput={(e) => setPassFile((e.target as HTMLInputElement).value)} placeholder="/root/repo.pass (or SHADOWDISK_PASSPHRASE on the backend)" /></label>
+        <div class="actions"><button class="primary" type="submit" disabled={url === ''}>List snapshots</button></div>
+      </form>
+      {list.error && <p class="error">{list.error}</p>}
+      {list.data && shown && (
+        list.data.snapshots.length === 0 ? <p class="muted">No snapshots in {list.data.repository}.</p> : (<>
+          <h3>Snapshots</h3>
+          <table class="data" aria-label="Snapshots">
+            <thead><tr><th>Snapshot</th><th>Time</th><th>Host</th><th>Source</th><th>Used</th><th>Added</th></tr></thead>
+            <tbody>{list.data.snapshots.map((s) => (
+              <tr key={s.id}>
+                <td><button class="link" onClick={() => onBrowse({ label: `snapshot ${s.id.slice(0, 8)} of ${list.data!.repository}`, words: ['--repo', shown.url, ...shown.secret, s.id] })}>{s.id.slice(0, 8)}</button></td>
+                <td>{s.time.slice(0, 19).replace('T', ' ')}</td><td>{s.host}</td><td>{s.source}</td><td class="num">{formatBytes(s.usedBytes)}</td><td class="num">{formatBytes(s.addedBytes)}</td>
+              </tr>
+            ))}</tbody>
+          </table>
+        </>)
+      )}
+    </>
+  );
+}
+
+function ImageBrowser({ browsed }: { browsed: Browsed }) {
   const [path, setPath] = useState('/');
-  const listing = useCommandData<{ entries: Entry[] }>('image ls', [image, path]);
+  const listing = useCommandData<{ entries: Entry[] }>('image ls', [...browsed.words, path]);
   const enter = (entry: Entry) => entry.type === 'directory' && setPath(`${path.replace(/\/$/, '')}/${entry.name}`);
   return (
-    <section class="view" aria-label={`Files in ${image}`}>
-      <h2>{image} <span class="muted">{path}</span></h2>
+    <section class="view" aria-label={`Files in ${browsed.label}`}>
+      <h2>{browsed.label} <span class="muted">{path}</span></h2>
       <div class="toolbar"><button disabled={path === '/'} onClick={() => setPath(path.replace(/\/[^/]+\/?$/, '') || '/')}>Up</button></div>
-      {listing.loading && <p class="muted">Mounting the image read-only…</p>}
+      {listing.loading && <p class="muted">Mounting {browsed.words[0] === '--repo' ? 'the snapshot' : 'the image'} read-only…</p>}
       {listing.error && <p class="error">{listing.error}</p>}
       {listing.data && (
         <table class="data" aria-label="Files">

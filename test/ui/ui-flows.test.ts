@@ -1,7 +1,7 @@
 // The web UI in Debian's Chromium against a real `shadowdisk serve` and real loop devices: the token, the palette from the
 // keyboard, a GPT queued, previewed, undone and applied (judged by sfdisk), a backup with live progress (judged by
 // image verify), an installed plugin's command and view, a schedule made in the UI; no console errors; screenshots.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -198,6 +198,23 @@ describe('web UI in Chromium', () => {
       expect(names.sort()).toEqual(['data', 'lost+found/']);
       expect(await files.locator('tbody tr', { hasText: /^data/ }).locator('td').nth(2).innerText()).toBe('200 MiB');
       await browser.screenshot(page, 'images');
+
+      // The same partition as a snapshot in an image repository: listed with its passphrase file, then browsed.
+      const repo = `file://${join(scratch.path, 'repo')}`;
+      const passFile = join(scratch.path, 'repo.pass');
+      writeFileSync(passFile, 'a passphrase the browser never sees\n');
+      await cli(state.path, ['repo', 'init', repo, '--passphrase-file', passFile, '--kdf-cost', '10']);
+      const snapshot = (JSON.parse((await cli(state.path, ['image', 'backup', partition, '--repo', repo, '--passphrase-file', passFile, '--json'])).stdout) as { snapshot: string }).snapshot;
+      const repoForm = page.getByRole('form', { name: 'Image repository' });
+      await repoForm.locator('input[name=repo]').fill(repo);
+      await repoForm.locator('input[name="passphrase-file"]').fill(passFile);
+      await repoForm.getByRole('button', { name: 'List snapshots' }).click();
+      await page.getByRole('table', { name: 'Snapshots' }).getByRole('button', { name: snapshot.slice(0, 8) }).click();
+      const snapshotFiles = page.getByRole('region', { name: new RegExp(`^Files in snapshot ${snapshot.slice(0, 8)} of file://`) }).getByRole('table', { name: 'Files' });
+      await snapshotFiles.waitFor({ timeout: 60_000 });
+      expect((await snapshotFiles.locator('tbody tr td:first-child').allInnerTexts()).sort()).toEqual(['data', 'lost+found/']);
+      expect(await snapshotFiles.locator('tbody tr', { hasText: /^data/ }).locator('td').nth(2).innerText()).toBe('200 MiB');
+      await browser.screenshot(page, 'images-repository');
     } finally {
       await run('partx', ['--delete', loop.path], { allowFailure: true });
     }
