@@ -1,4 +1,5 @@
-// Backup, verify and restore wizards: pick a source and an image, start, and watch the job's live progress and ETA.
+// Backup, verify and restore wizards: pick a source and an image file or a repository snapshot, start, and watch the
+// job's live progress and ETA.
 import { useState } from 'preact/hooks';
 import { commandId, useApp } from './app-context.js';
 import { ConfirmDialog } from './confirm-dialog.js';
@@ -30,6 +31,11 @@ function JobWizard({ wizard }: { wizard: Wizard }) {
   const [source, setSource] = useState('');
   const [image, setImage] = useState('');
   const [target, setTarget] = useState('');
+  // An image repository instead of an image file: its URL, a passphrase file on the backend's machine, the snapshot.
+  const [store, setStore] = useState<'file' | 'repository'>('file');
+  const [repo, setRepo] = useState('');
+  const [passFile, setPassFile] = useState('');
+  const [snapshot, setSnapshot] = useState('latest');
   const [progress, setProgress] = useState<ProgressEvent | null>(null);
   const [updates, setUpdates] = useState(0);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
@@ -41,7 +47,10 @@ function JobWizard({ wizard }: { wizard: Wizard }) {
     setRunning(true);
     setOutcome(null);
     setUpdates(0);
-    const [cli, argv] = wizard === 'backup' ? ['image backup', [source, image]] : wizard === 'verify' ? ['image verify', [image]] : ['image restore', [image, target, '--yes']];
+    const inRepo = ['--repo', repo, ...(passFile === '' ? [] : ['--passphrase-file', passFile])];
+    const [cli, argv] = store === 'repository'
+      ? wizard === 'backup' ? ['image backup', [source, ...inRepo]] : wizard === 'verify' ? ['image verify', [...inRepo, snapshot]] : ['image restore', [...inRepo, snapshot, target, '--yes']]
+      : wizard === 'backup' ? ['image backup', [source, image]] : wizard === 'verify' ? ['image verify', [image]] : ['image restore', [image, target, '--yes']];
     const started = Date.now();
     try {
       const r = await app.run(commandId(app.commands, cli), argv as string[], (e) => {
@@ -56,7 +65,9 @@ function JobWizard({ wizard }: { wizard: Wizard }) {
       setRunning(false);
     }
   };
-  const ready = wizard === 'backup' ? source !== '' && image !== '' : wizard === 'verify' ? image !== '' : image !== '' && target !== '';
+  const from = store === 'repository' ? repo !== '' && (wizard === 'backup' || snapshot !== '') : image !== '';
+  const ready = from && (wizard === 'backup' ? source !== '' : wizard === 'verify' || target !== '');
+  const what = store === 'repository' ? `snapshot ${snapshot} of ${repo}` : `the image ${image}`;
   return (
     <form class="wizard" aria-label={`${wizard} wizard`} onSubmit={(e) => { e.preventDefault(); if (wizard === 'restore') setConfirming(true); else void start(); }}>
       {wizard === 'backup' && (
@@ -65,9 +76,29 @@ function JobWizard({ wizard }: { wizard: Wizard }) {
           <datalist id="sources">{sources.map((s) => <option key={s} value={s} />)}</datalist>
         </label>
       )}
-      <label>{wizard === 'backup' ? 'Image file to write' : 'Image file'}
-        <input name="image" value={image} onInput={(e) => setImage((e.target as HTMLInputElement).value)} placeholder="/var/backups/disk.sdimg" />
-      </label>
+      <fieldset class="choice" aria-label="Images kept in">
+        <label><input type="radio" name="store" value="file" checked={store === 'file'} onChange={() => setStore('file')} /> an image file</label>
+        <label><input type="radio" name="store" value="repository" checked={store === 'repository'} onChange={() => setStore('repository')} /> a repository</label>
+      </fieldset>
+      {store === 'file' ? (
+        <label>{wizard === 'backup' ? 'Image file to write' : 'Image file'}
+          <input name="image" value={image} onInput={(e) => setImage((e.target as HTMLInputElement).value)} placeholder="/var/backups/disk.sdimg" />
+        </label>
+      ) : (
+        <>
+          <label>Repository
+            <input name="repo" value={repo} onInput={(e) => setRepo((e.target as HTMLInputElement).value)} placeholder="s3://bucket/prefix or file:///srv/repo" />
+          </label>
+          <label>Passphrase file
+            <input name="passphrase-file" value={passFile} onInput={(e) => setPassFile((e.target as HTMLInputElement).value)} placeholder="/root/repo.pass (or SHADOWDISK_PASSPHRASE on the backend)" />
+          </label>
+          {wizard !== 'backup' && (
+            <label>Snapshot
+              <input name="snapshot" value={snapshot} onInput={(e) => setSnapshot((e.target as HTMLInputElement).value)} placeholder="latest, or an id or its prefix" />
+            </label>
+          )}
+        </>
+      )}
       {wizard === 'restore' && (
         <label>Target disk or file
           <input list="sources" name="target" value={target} onInput={(e) => setTarget((e.target as HTMLInputElement).value)} placeholder="/dev/sdc" />
@@ -79,7 +110,7 @@ function JobWizard({ wizard }: { wizard: Wizard }) {
       {outcome && <p class={outcome.ok ? 'ok' : 'error'} role="status" data-outcome={outcome.ok ? 'succeeded' : 'failed'}>{outcome.text}</p>}
       {confirming && (
         <ConfirmDialog title={`Restore onto ${target}?`} confirmLabel="Restore" onConfirm={() => void start()} onCancel={() => setConfirming(false)}>
-          <p>Everything on {target} is overwritten by the image {image}. The image is verified first.</p>
+          <p>Everything on {target} is overwritten by {what}. It is verified first.</p>
         </ConfirmDialog>
       )}
     </form>

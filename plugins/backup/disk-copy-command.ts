@@ -56,8 +56,7 @@ export const diskCopyCommand = (ctx: PluginContext) => async (args: CommandArgs,
       await wipeTableAreas(target, plan.targetBytes, plan.isBlockDevice);
     }
     const written = await copyToTarget(reader, plan, tracked);
-    tracked.progress({ phase: 'settle table', done: 0, total: 1 });
-    return { written, gptBackupMoved: await settleTargetTable(ctx, plan) };
+    return { written, gptBackupMoved: await settleTargetTable(ctx, plan, tracked) };
   });
   const seconds = (performance.now() - started) / 1000;
   const mibPerSec = total / 1048576 / Math.max(seconds, 1e-6);

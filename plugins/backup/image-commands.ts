@@ -187,8 +187,7 @@ export const imageCommands = (ctx: PluginContext) => ({
         await wipeTableAreas(target, plan.targetBytes, plan.isBlockDevice);
       }
       const written = await writeChain(chain.links, plan, tracked);
-      tracked.progress({ phase: 'settle table', done: 0, total: 1 });
-      return { written, gptBackupMoved: await settleTargetTable(ctx, plan) };
+      return { written, gptBackupMoved: await settleTargetTable(ctx, plan, tracked) };
     });
     return {
       data: { image: path, target, chain: chain.links.map((l) => l.path), bytesWritten: written, gptBackupMoved, ...interrupted },

@@ -215,6 +215,24 @@ describe('web UI in Chromium', () => {
       expect((await snapshotFiles.locator('tbody tr td:first-child').allInnerTexts()).sort()).toEqual(['data', 'lost+found/']);
       expect(await snapshotFiles.locator('tbody tr', { hasText: /^data/ }).locator('td').nth(2).innerText()).toBe('200 MiB');
       await browser.screenshot(page, 'images-repository');
+
+      // The wizards with a repository: the partition backed up into it with live progress, then its newest snapshot
+      // restored onto another disk, which e2fsck passes with the file in place.
+      await app.goTo('Backup & restore');
+      await backup.start(partition, { repo, passFile });
+      const intoRepository = await backup.finish();
+      expect(intoRepository.outcome, intoRepository.text).toBe('succeeded');
+      expect(intoRepository.text).toMatch(/as snapshot [0-9a-f]{8}/);
+      expect(intoRepository.samples.some((s) => s.phase !== 'starting')).toBe(true);
+      const listed = JSON.parse((await cli(state.path, ['repo', 'list', repo, '--passphrase-file', passFile, '--json'])).stdout) as { snapshots: { id: string }[] };
+      expect(listed.snapshots).toHaveLength(2);
+      await using restoredImage = await sparseImage(300 * MiB);
+      await using restoredLoop = await loopDevice(restoredImage.path);
+      const restored = await backup.restoreFromRepository(repo, passFile, 'latest', restoredLoop.path);
+      expect(restored.outcome, restored.text).toBe('succeeded');
+      await run('e2fsck', ['-fn', restoredLoop.path]);
+      expect((await run('debugfs', ['-R', 'stat /data', restoredLoop.path])).stdout).toMatch(new RegExp(`Size: ${200 * MiB}\\b`));
+      await browser.screenshot(page, 'restore-repository');
     } finally {
       await run('partx', ['--delete', loop.path], { allowFailure: true });
     }

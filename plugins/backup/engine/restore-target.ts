@@ -107,9 +107,16 @@ export async function zeroExcluded(handle: FileHandle, stream: StreamManifest, w
 /**
  * After a whole disk was written: on a larger target the backup GPT sits where the old disk ended, so it is moved to
  * the new end; and the kernel's partition nodes of a block device are brought in line with the new table.
- * Returns whether the backup GPT was moved.
+ * Returns whether the backup GPT was moved. `report` sees the phase start and end (done 0, then 1, of 1).
  */
-export async function settleTargetTable(ctx: PluginContext, plan: RestorePlan): Promise<boolean> {
+export async function settleTargetTable(ctx: PluginContext, plan: RestorePlan, report?: { progress(p: { phase: string; done: number; total: number }): void }): Promise<boolean> {
+  report?.progress({ phase: 'settle table', done: 0, total: 1 });
+  const moved = await settleTable(ctx, plan);
+  report?.progress({ phase: 'settle table', done: 1, total: 1 });
+  return moved;
+}
+
+async function settleTable(ctx: PluginContext, plan: RestorePlan): Promise<boolean> {
   if (plan.manifest.source.kind !== 'disk') return false;
   let moved = false;
   if (plan.manifest.table?.kind === 'gpt' && plan.targetBytes > plan.manifest.source.sizeBytes) {

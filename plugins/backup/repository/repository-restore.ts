@@ -147,8 +147,7 @@ export async function restoreSnapshot(ctx: PluginContext, repository: Repository
       await wipeTableAreas(target, plan.targetBytes, plan.isBlockDevice);
     }
     const written = await writeSnapshot(repository, snapshot, plan, verified, tracked);
-    tracked.progress({ phase: 'settle table', done: 0, total: 1 });
-    return { written, gptBackupMoved: await settleTargetTable(ctx, plan), reads: verified.reads };
+    return { written, gptBackupMoved: await settleTargetTable(ctx, plan, tracked), reads: verified.reads };
   });
 }
 

@@ -23,9 +23,17 @@ export class BackupPage {
     return this.page.getByRole('form', { name: 'backup wizard' });
   }
 
-  async start(source: string, image: string): Promise<void> {
+  /** Starts a backup of `source` into an image file, or into a repository (`{ repo, passFile }`). */
+  async start(source: string, image: string | { repo: string; passFile: string }): Promise<void> {
     await this.wizard.locator('input[name=source]').fill(source);
-    await this.wizard.locator('input[name=image]').fill(image);
+    if (typeof image === 'string') {
+      await this.wizard.getByLabel('an image file').check();
+      await this.wizard.locator('input[name=image]').fill(image);
+    } else {
+      await this.wizard.getByLabel('a repository').check();
+      await this.wizard.locator('input[name=repo]').fill(image.repo);
+      await this.wizard.locator('input[name="passphrase-file"]').fill(image.passFile);
+    }
     await this.wizard.evaluate((form) => {
       const samples: ProgressSample[] = [];
       const page = globalThis as unknown as PageGlobals;
@@ -45,6 +53,24 @@ export class BackupPage {
     await this.wizard.getByRole('button', { name: 'Start backup' }).click();
     // The last run's outcome goes when this one starts; finish() must not read it.
     if (hadOutcome) await previous.waitFor({ state: 'detached' });
+  }
+
+  /** Restores a repository's snapshot onto `target` from the restore wizard, confirming; returns the outcome. */
+  async restoreFromRepository(repo: string, passFile: string, snapshot: string, target: string, timeoutMs = 120_000): Promise<{ outcome: string; text: string }> {
+    await this.page.getByRole('tab', { name: 'Restore' }).click();
+    const wizard = this.page.getByRole('form', { name: 'restore wizard' });
+    await wizard.getByLabel('a repository').check();
+    await wizard.locator('input[name=repo]').fill(repo);
+    await wizard.locator('input[name="passphrase-file"]').fill(passFile);
+    await wizard.locator('input[name=snapshot]').fill(snapshot);
+    await wizard.locator('input[name=target]').fill(target);
+    await wizard.getByRole('button', { name: 'Start restore' }).click();
+    const dialog = this.page.getByRole('alertdialog', { name: `Restore onto ${target}?` });
+    await dialog.getByText(`snapshot ${snapshot} of ${repo}`).waitFor();
+    await dialog.getByRole('button', { name: 'Restore' }).click();
+    const outcome = wizard.locator('[data-outcome]');
+    await outcome.waitFor({ timeout: timeoutMs });
+    return { outcome: (await outcome.getAttribute('data-outcome'))!, text: await outcome.innerText() };
   }
 
   /** Waits for the outcome; returns the updates the page showed. */
