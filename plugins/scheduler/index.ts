@@ -6,6 +6,7 @@ import { systemClock } from './clock.js';
 import { daemonCommand, daemonInstallCommand } from './daemon-command.js';
 import { scheduleCommands } from './schedule-commands.js';
 import { createSchedulerServices, type SchedulerServices } from './services.js';
+import { DEFAULT_HISTORY_PER_SCHEDULE } from './task-runner.js';
 import { backupTask } from './tasks/backup-task.js';
 import { retentionTask } from './tasks/retention-task.js';
 import { verifyTask } from './tasks/verify-task.js';
@@ -20,7 +21,7 @@ let services: SchedulerServices | undefined;
 
 export function activate(ctx: PluginContext): void {
   // Opened on first use: `shadowdisk plugins` must not create the database.
-  const open = () => (services ??= createSchedulerServices({ storagePath: ctx.storagePath, clock: systemClock, taskTypes: ctx.taskTypes, commands: ctx.commands, log: ctx.log }));
+  const open = () => (services ??= createSchedulerServices({ storagePath: ctx.storagePath, clock: systemClock, taskTypes: ctx.taskTypes, commands: ctx.commands, log: ctx.log, historyPerSchedule: ctx.settings.get<number>('scheduler.historyPerSchedule') ?? DEFAULT_HISTORY_PER_SCHEDULE }));
   ctx.subscriptions.push({ dispose: () => { services?.[Symbol.dispose](); services = undefined; } });
   const commands = scheduleCommands(open);
   const reg = ctx.commands.registerCommand;

@@ -117,6 +117,18 @@ export class ScheduleStore implements Disposable {
       .run(end.endedAt, end.status, end.errorCode, end.errorMessage, end.bytes, end.log, id);
   }
 
+  /**
+   * Deletes a schedule's finished runs beyond its newest `keep` finished ones (runs in flight stay; 0 keeps all);
+   * returns how many went.
+   * Walks the (schedule_id, id) index.
+   */
+  pruneHistory(scheduleId: string, keep: number): number {
+    if (keep <= 0) return 0;
+    const edge = this.sql("SELECT id FROM runs WHERE schedule_id = ? AND status != 'running' ORDER BY id DESC LIMIT 1 OFFSET ?").get(scheduleId, keep) as Row | undefined;
+    if (!edge) return 0;
+    return Number(this.sql("DELETE FROM runs WHERE schedule_id = ? AND id <= ? AND status != 'running'").run(scheduleId, Number(edge['id'])).changes);
+  }
+
   getRun(id: number): RunRecord | undefined {
     const row = this.sql('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
     return row ? runOf(row) : undefined;

@@ -18,6 +18,7 @@ export interface SchedulerServicesOptions {
   graceMs?: number;
   pollMs?: number;
   abortGraceMs?: number;
+  historyPerSchedule?: number;
 }
 
 export interface SchedulerServices extends Disposable {
@@ -39,6 +40,7 @@ export function createSchedulerServices(options: SchedulerServicesOptions): Sche
   const runner = new TaskRunnerService({
     store, clock: options.clock, taskTypes: options.taskTypes, log: options.log,
     ...(options.abortGraceMs !== undefined ? { abortGraceMs: options.abortGraceMs } : {}),
+    ...(options.historyPerSchedule !== undefined ? { historyPerSchedule: options.historyPerSchedule } : {}),
     afterSuccess: async (schedule, result, run) => {
       if (!schedule.retention) return;
       for (const target of retentionTargetsOf(result)) {

@@ -24,7 +24,12 @@ export interface TaskRunnerDeps {
   abortGraceMs?: number;
   /** How often a queued run looks whether the run ahead of it finished. */
   queuePollMs?: number;
+  /** Runs kept in each schedule's history (the newest); older ones are deleted as new ones end. 0: all kept. */
+  historyPerSchedule?: number;
 }
+
+/** Runs a schedule's history keeps by default (setting scheduler.historyPerSchedule): a daily schedule's ~3 years. */
+export const DEFAULT_HISTORY_PER_SCHEDULE = 1000;
 
 interface Outcome {
   status: ScheduledRunStatus;
@@ -61,7 +66,9 @@ export class TaskRunnerService {
         if (live.length === 0) return { kind: 'started' as const, runId: store.insertRun({ ...base, startedAt: now, endedAt: null, status: 'running', errorCode: null, errorMessage: null, bytes: 0, log: '' }) };
         if (concurrency === 'queue') return { kind: 'queued' as const, runId: live[0]!.id };
         const message = `Skipped: run ${live[0]!.id} of schedule '${schedule.id}' is still in flight (task type concurrency: skip)`;
-        return { kind: 'skipped' as const, runId: store.insertRun({ ...base, startedAt: now, endedAt: now, status: 'skipped', errorCode: null, errorMessage: message, bytes: 0, log: '' }) };
+        const skipped = store.insertRun({ ...base, startedAt: now, endedAt: now, status: 'skipped', errorCode: null, errorMessage: message, bytes: 0, log: '' });
+        this.pruneHistory(schedule.id);
+        return { kind: 'skipped' as const, runId: skipped };
       });
       if (claimed.kind === 'started') return this.execute(claimed.runId, request, taskType, outer);
       if (claimed.kind === 'skipped') {
@@ -71,6 +78,11 @@ export class TaskRunnerService {
       if (outer.signal?.aborted) throw new ShadowError('ABORTED', `Schedule '${schedule.id}': a queued run was cancelled before it started`);
       await sleep(this.deps.queuePollMs ?? 100);
     }
+  }
+
+  private pruneHistory(scheduleId: string): void {
+    const keep = this.deps.historyPerSchedule ?? DEFAULT_HISTORY_PER_SCHEDULE;
+    if (keep > 0) this.deps.store.pruneHistory(scheduleId, keep);
   }
 
   private async execute(runId: number, request: RunRequest, taskType: TaskTypeInfo | undefined, outer: { signal?: AbortSignal; progress?: (u: ProgressUpdate) => void; log?: Logger }): Promise<RunRecord> {
@@ -89,6 +101,7 @@ export class TaskRunnerService {
     if (outcome.error) log.error(`${outcome.error.message} [${outcome.error.code}]`);
     store.finishRun(runId, { endedAt: clock.now(), status: outcome.status, errorCode: outcome.error?.code ?? null, errorMessage: outcome.error?.message ?? null, bytes: outcome.bytes, log: log.excerpt() });
     this.inFlight.delete(runId);
+    this.pruneHistory(schedule.id);
     await this.deps.taskTypes.afterRun(info, { status: outcome.status, errorCode: outcome.error?.code ?? null, bytes: outcome.bytes })
       .catch((error: unknown) => this.deps.log.error(`An afterRun tap failed for run ${runId}: ${(error as Error).message}`));
     return store.getRun(runId)!;

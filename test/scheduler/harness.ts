@@ -34,7 +34,7 @@ export function hostTaskTypes(host: ShadowdiskHost): PluginContext['taskTypes'] 
 }
 
 /** With `host`, the scheduler runs on that host and its state folder, which the caller releases. */
-export async function schedulerHarness(startAt: string, options: { graceMs?: number; abortGraceMs?: number; host?: ShadowdiskHost } = {}): Promise<SchedulerHarness> {
+export async function schedulerHarness(startAt: string, options: { graceMs?: number; abortGraceMs?: number; historyPerSchedule?: number; host?: ShadowdiskHost } = {}): Promise<SchedulerHarness> {
   const { host: given, ...timing } = options;
   const state = given ? { path: given.options.stateDir, [Symbol.asyncDispose]: async () => undefined } : await tempStateDir();
   const host = given ?? (await createHost({ stateDir: state.path, extraPluginRoots: [fixtures], logSink: () => undefined }));
@@ -58,6 +58,11 @@ export async function schedulerHarness(startAt: string, options: { graceMs?: num
       await state[Symbol.asyncDispose]();
     },
   };
+}
+
+/** A run context that asks nothing and shows nothing: for run-now calls. */
+export function quietRun(): { signal: AbortSignal; progress: () => void; log: { info: () => void; warn: () => void; error: () => void } } {
+  return { signal: new AbortController().signal, progress: () => undefined, log: { info: () => undefined, warn: () => undefined, error: () => undefined } };
 }
 
 /** The CLI in this process, as `shadowdisk ARGV` (SHADOWDISK_HOME and SHADOWDISK_PLUGIN_PATH from the environment). */

@@ -6,6 +6,7 @@ import { HISTORY_SQL } from '../../plugins/scheduler/schedule-store.js';
 import { MIGRATIONS } from '../../plugins/scheduler/schema.js';
 import { seedHistory } from '../../bench/schedule-history-data.js';
 import { tempStateDir } from '../helpers/index.js';
+import { quietRun, schedulerHarness } from './harness.js';
 
 describe('run history', () => {
   it('answers schedule history --limit 50 over 100,000 runs newest first through an index, and pages with --before', async () => {
@@ -32,6 +33,23 @@ describe('run history', () => {
     expect(one.runs).toHaveLength(50);
     expect(one.runs.every((r) => r.scheduleId === 'schedule-7')).toBe(true);
     expect(one.runs.map((r) => r.id)).toEqual(Array.from({ length: 50 }, (_, i) => 99_988 - 20 * i));
+  });
+
+  it('keeps the newest runs of each schedule (scheduler.historyPerSchedule) as runs end, runs in flight and other schedules untouched', async () => {
+    await using h = await schedulerHarness('2026-06-01T00:00:00Z', { historyPerSchedule: 3 });
+    h.add('nap', { task: 'fixtures.chores.nap', cron: '0 * * * *', params: '{"ms":1}' });
+    h.add('other', { task: 'fixtures.chores.nap', cron: '0 * * * *', params: '{"ms":1}' });
+    const store = h.services.store;
+    for (let i = 0; i < 4; i++) await h.commands.runNow({ positionals: ['other'], options: {} }, quietRun());
+    // A run left in flight by a process that died stays whatever its age (recoverInterrupted records it).
+    const stuck = store.insertRun({ scheduleId: 'nap', taskType: 'fixtures.chores.nap', trigger: 'schedule', dueAt: 0, startedAt: 0, endedAt: null, status: 'running', errorCode: null, errorMessage: null, bytes: 0, log: '', pid: 999_999_999, bootId: 'gone' });
+    const ids: number[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await h.commands.runNow({ positionals: ['nap'], options: {} }, quietRun()) as { data: { id: number } }).data.id);
+    const kept = store.history({ scheduleId: 'nap', limit: 100 }).map((r) => r.id);
+    expect(kept).toEqual([ids[5], ids[4], ids[3], stuck]);
+    expect(store.history({ scheduleId: 'other', limit: 100 })).toHaveLength(3);
+    // 0 keeps every run.
+    expect(store.pruneHistory('nap', 0)).toBe(0);
   });
 
   it('records its schema version and refuses a database newer than it knows', async () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isShadowError, type ShadowError } from '../../sdk/index.js';
-import { schedulerHarness, type SchedulerHarness } from './harness.js';
+import { quietRun, schedulerHarness, type SchedulerHarness } from './harness.js';
 
 function thrown(fn: () => unknown): ShadowError {
   try {
@@ -130,8 +130,4 @@ async function overlappingRuns(h: SchedulerHarness, id: string, task: string, ms
   const first = h.services.scheduler.tick().done;
   h.clock.set('2026-06-01T00:02:00Z');
   return { first, second: await h.services.scheduler.tick().done };
-}
-
-function quietRun() {
-  return { signal: new AbortController().signal, progress: () => undefined, log: { info: () => undefined, warn: () => undefined, error: () => undefined } };
 }
