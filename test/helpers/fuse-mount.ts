@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMounted, ownedMount, type Mount } from './mount.js';
 import { run } from './run.js';
+import { scoped } from './test-scope.js';
 
 export interface FuseMount extends Mount {
   readonly server: ChildProcess;
@@ -35,7 +36,7 @@ export async function fuseMount(command: string, args: readonly string[], option
     await run('fusermount3', ['-u', mp], { allowFailure: true });
     if (await isMounted(mp)) await run('umount', ['-l', mp]);
   });
-  return {
+  return scoped({
     mountpoint,
     source: command,
     server,
@@ -48,5 +49,5 @@ export async function fuseMount(command: string, args: readonly string[], option
         clearTimeout(timer);
       }
     },
-  };
+  });
 }

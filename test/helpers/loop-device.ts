@@ -2,6 +2,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { run, runUntilDone } from './run.js';
+import { scoped } from './test-scope.js';
 
 export interface LoopOptions {
   offsetBytes?: number;
@@ -48,7 +49,7 @@ export async function loopDevice(file: string, options: LoopOptions = {}): Promi
   // Its path can change under it: a FUSE server that exits unmounts lazily, and the path then reads '/disk'.
   const identity = await loopBackingIdentity(path);
   let released = false;
-  return {
+  return scoped({
     path,
     backingFile,
     async [Symbol.asyncDispose]() {
@@ -62,7 +63,7 @@ export async function loopDevice(file: string, options: LoopOptions = {}): Promi
       await removePartitionNodes(path);
       await runUntilDone('losetup', ['--detach', path], `detach loop device ${path}`);
     },
-  };
+  });
 }
 
 /** Partition nodes the kernel has for a loop device (added by BLKPG or partx: this kernel scans no tables itself). */

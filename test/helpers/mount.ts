@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, runUntilDone } from './run.js';
+import { scoped } from './test-scope.js';
 
 export interface Mount extends AsyncDisposable {
   readonly mountpoint: string;
@@ -38,7 +39,7 @@ export async function mount(source: string, options: { type?: string; options?: 
 /** A handle for a mount the test made some other way (a FUSE server): unmounts it if it is still there. */
 export function ownedMount(mountpoint: string, source: string, unmount: (mp: string) => Promise<void> = (mp) => runUntilDone('umount', [mp], `unmount ${mp}`)): Mount {
   let released = false;
-  return {
+  return scoped({
     mountpoint,
     source,
     async [Symbol.asyncDispose]() {
@@ -47,5 +48,5 @@ export function ownedMount(mountpoint: string, source: string, unmount: (mp: str
       if (await isMounted(mountpoint)) await unmount(mountpoint);
       await rmdir(mountpoint).catch(() => undefined);
     },
-  };
+  });
 }

@@ -9,6 +9,7 @@ import { detachLoop, loopStatus } from '../../native/index.js';
 import { Attachments, EngineClient, type Attachment } from '../../plugins/hot-processing/index.js';
 import { abortFuseConnection, isRunning } from '../../plugins/hot-processing/engine-process.js';
 import { isMounted, run, tempDir, tempStateDir, type TempDir } from '../helpers/index.js';
+import { scoped } from '../helpers/test-scope.js';
 
 export interface HotHost extends AsyncDisposable {
   readonly host: ShadowdiskHost;
@@ -25,7 +26,7 @@ export async function hotHost(): Promise<HotHost> {
   const diffDir = await mkdtemp(join(shmRoot, 'diff-'));
   const host = await createHost({ stateDir: state.path, logSink: () => undefined });
   const owned: TempDir[] = [scratch, state];
-  return {
+  return scoped({
     host,
     scratch: scratch.path,
     diffDir,
@@ -34,7 +35,7 @@ export async function hotHost(): Promise<HotHost> {
       await rm(diffDir, { recursive: true, force: true });
       for (const dir of owned) await dir[Symbol.asyncDispose]();
     },
-  };
+  });
 }
 
 export interface HotVolume extends AsyncDisposable {
@@ -53,7 +54,7 @@ export async function hotAttach(hot: HotHost, origin: string, options: Record<st
   // The plugin's storage folder holds engines/<name>/ and the attachment records.
   const records = new Attachments(dirname(dirname(attachment.engineDir)));
   const current = (): Attachment | undefined => records.byOrigin(attachment.origin);
-  return {
+  return scoped({
     attachment,
     device: attachment.device,
     client,
@@ -69,7 +70,7 @@ export async function hotAttach(hot: HotHost, origin: string, options: Record<st
         throw error;
       }
     },
-  };
+  });
 }
 
 /** The fallback when detach failed: the engine's FUSE connection aborted (so nothing waits on it), our loop devices
