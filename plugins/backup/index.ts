@@ -29,6 +29,7 @@ export function activate(ctx: PluginContext): void {
   ctx.commands.registerCommand('shadowdisk.backup.repo-check', repo.check);
   ctx.commands.registerCommand('shadowdisk.backup.repo-prune', repo.prune);
   ctx.commands.registerCommand('shadowdisk.backup.repo-locks', repo.locks);
+  ctx.commands.registerCommand('shadowdisk.backup.repo-forget', repo.forget);
   // Repository kinds are contributions like any third party's: opening a URL asks the registry who handles its scheme.
   ctx.register('repositories', 'shadowdisk.backup.local', localRepositoryKind);
   ctx.register('repositories', 'shadowdisk.backup.s3', s3RepositoryKind);

@@ -12,7 +12,7 @@ import { checkRepository, parseSubset } from './repository-check.js';
 import { listLocks } from './repository-lock.js';
 import { pruneRepository, referencedChunks, type PruneScope } from './repository-prune.js';
 import { describeReads, restoreSnapshot, verifySnapshot } from './repository-restore.js';
-import { chunkLocations, Repository, REPOSITORY_VERSION, type ChunkLocation, type RepositoryVersion, type SnapshotManifest } from './repository.js';
+import { chunkLocations, Repository, REPOSITORY_VERSION, snapshotKey, type ChunkLocation, type RepositoryVersion, type SnapshotManifest } from './repository.js';
 import type { RetentionPolicy } from './retention.js';
 import { SnapshotView } from './snapshot-view.js';
 
@@ -145,6 +145,21 @@ export const repositoryCommands = (ctx: PluginContext) => ({
     return withRepository(ctx, args, async (repository) => {
       const result = await pruneRepository(repository, Object.keys(policy).length > 0 ? policy : undefined, { waitMs: waitSeconds * 1000, maxUnused: maxUnused / 100, scope }, run);
       return { data: { repository: repository.url, ...result }, text: `Pruned ${repository.url}: forgot ${result.forgotten.length} snapshot(s), kept ${result.kept.length}; repacked ${result.packsRepacked} and deleted ${result.packsDeleted} pack(s) (${formatBytes(result.bytesFreed)} freed)${result.packsDeferred ? `; ${result.packsDeferred} pack(s) stay marked until running backups finish` : ''}` };
+    });
+  },
+
+  /** repo forget URL SNAPSHOT... [--dry-run] [--prune]: those snapshots' objects deleted (their data goes at a prune). */
+  async forget(args: CommandArgs, run: RunContext): Promise<CommandResult> {
+    const refs = args.positionals.slice(args.options['repo'] === undefined ? 1 : 0).map(String);
+    if (refs.length === 0) throw new ShadowError('INVALID_ARGUMENT', "Give the snapshots to forget: their ids, unique prefixes or 'latest' ('repo list' shows them)");
+    const dryRun = args.options['dry-run'] === true;
+    return withRepository(ctx, args, async (repository) => {
+      // Every reference is resolved before anything is deleted: one bad reference forgets nothing.
+      const ids = [...new Set(await Promise.all(refs.map((ref) => repository.resolveSnapshot(ref))))];
+      if (!dryRun) for (const id of ids) await repository.store.delete(snapshotKey(id));
+      const pruned = !dryRun && args.options['prune'] === true ? await pruneRepository(repository, undefined, { waitMs: 600_000, maxUnused: 0.1 }, run) : undefined;
+      const text = `${dryRun ? 'Would forget' : 'Forgot'} ${ids.length} snapshot(s) of ${repository.url}: ${ids.map((id) => id.slice(0, 8)).join(', ')}${pruned ? `; deleted ${pruned.packsDeleted} and repacked ${pruned.packsRepacked} pack(s) (${formatBytes(pruned.bytesFreed)} freed)` : dryRun ? '' : "; their data goes at the next 'repo prune'"}`;
+      return { data: { repository: repository.url, forgotten: ids, dryRun, ...(pruned ? { prune: pruned } : {}) }, text };
     });
   },
 

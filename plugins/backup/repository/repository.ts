@@ -307,14 +307,19 @@ export class Repository {
 
   /** A snapshot by id, unique id prefix, or 'latest' (optionally of one source). */
   async findSnapshot(ref: string): Promise<SnapshotManifest> {
+    return this.readSnapshot(await this.resolveSnapshot(ref));
+  }
+
+  /** The id a snapshot reference names (its id, a unique prefix, or 'latest'), from the snapshot objects alone. */
+  async resolveSnapshot(ref: string): Promise<string> {
     if (ref === 'latest') {
       const latest = (await this.snapshotSummaries()).at(-1);
       if (!latest) throw new ShadowError('NOT_FOUND', `The repository ${this.url} has no snapshots yet`);
-      return this.readSnapshot(latest.id);
+      return latest.id;
     }
-    const matches = (await this.snapshotIds()).filter((id) => id.startsWith(ref));
+    const matches = ref === '' ? [] : (await this.snapshotIds()).filter((id) => id.startsWith(ref));
     if (matches.length !== 1) throw new ShadowError(matches.length === 0 ? 'NOT_FOUND' : 'INVALID_ARGUMENT', matches.length === 0 ? `No snapshot '${ref}' in ${this.url} ('repo list' shows them)` : `Snapshot '${ref}' is ambiguous: ${matches.length} snapshots start with it; give more characters`);
-    return this.readSnapshot(matches[0]!);
+    return matches[0]!;
   }
 
   /**
