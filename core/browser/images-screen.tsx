@@ -1,6 +1,8 @@
 // Images: the images of a folder with their chains (full, then incrementals), the snapshots of an image repository,
 // and a file browser into an image or a snapshot (mounted read-only by the backend for each listing; never written).
 import { useState } from 'preact/hooks';
+import { commandId, useApp } from './app-context.js';
+import { ConfirmDialog } from './confirm-dialog.js';
 import { DataTable } from './data-table.js';
 import { formatBytes } from './format.js';
 import { useCommandData } from './use-command-data.js';
@@ -69,8 +71,13 @@ interface Snapshot {
   addedBytes: number;
 }
 
-/** A repository's snapshots (`repo list`), each one browsable; the passphrase stays in its file on the backend's side. */
+/**
+ * A repository's snapshots (`repo list`), each one browsable or forgotten (`repo forget`, after a confirmation); the
+ * passphrase stays in its file on the backend's side.
+ */
 function RepositorySnapshots({ onBrowse }: { onBrowse: (browsed: Browsed) => void }) {
+  const app = useApp();
+  const [forgetting, setForgetting] = useState<Snapshot | null>(null);
   const [url, setUrl] = useState('');
   const [passFile, setPassFile] = useState('');
   // The repository and the passphrase file listed last.
@@ -88,15 +95,27 @@ function RepositorySnapshots({ onBrowse }: { onBrowse: (browsed: Browsed) => voi
         list.data.snapshots.length === 0 ? <p class="muted">No snapshots in {list.data.repository}.</p> : (<>
           <h3>Snapshots</h3>
           <table class="data" aria-label="Snapshots">
-            <thead><tr><th>Snapshot</th><th>Time</th><th>Host</th><th>Source</th><th>Used</th><th>Added</th></tr></thead>
+            <thead><tr><th>Snapshot</th><th>Time</th><th>Host</th><th>Source</th><th>Used</th><th>Added</th><th /></tr></thead>
             <tbody>{list.data.snapshots.map((s) => (
               <tr key={s.id}>
                 <td><button class="link" onClick={() => onBrowse({ label: `snapshot ${s.id.slice(0, 8)} of ${list.data!.repository}`, words: ['--repo', shown.url, ...shown.secret, s.id] })}>{s.id.slice(0, 8)}</button></td>
                 <td>{s.time.slice(0, 19).replace('T', ' ')}</td><td>{s.host}</td><td>{s.source}</td><td class="num">{formatBytes(s.usedBytes)}</td><td class="num">{formatBytes(s.addedBytes)}</td>
+                <td><button onClick={() => setForgetting(s)}>Forget</button></td>
               </tr>
             ))}</tbody>
           </table>
         </>)
+      )}
+      {forgetting && shown && (
+        <ConfirmDialog title={`Forget snapshot ${forgetting.id.slice(0, 8)}?`} confirmLabel="Forget" onCancel={() => setForgetting(null)}
+          onConfirm={() => {
+            const id = forgetting.id;
+            setForgetting(null);
+            // Errors become a toast; the list reloads after any command ran.
+            void app.run(commandId(app.commands, 'repo forget'), [shown.url, ...shown.secret, id]).catch(() => undefined);
+          }}>
+          <p>The snapshot of {forgetting.source} from {forgetting.time.slice(0, 19).replace('T', ' ')} is deleted from the repository. Its data goes at the next prune, unless other snapshots hold it too.</p>
+        </ConfirmDialog>
       )}
     </>
   );

@@ -233,6 +233,20 @@ describe('web UI in Chromium', () => {
       await run('e2fsck', ['-fn', restoredLoop.path]);
       expect((await run('debugfs', ['-R', 'stat /data', restoredLoop.path])).stdout).toMatch(new RegExp(`Size: ${200 * MiB}\\b`));
       await browser.screenshot(page, 'restore-repository');
+
+      // The older snapshot forgotten from the Images screen, once confirmed.
+      await app.goTo('Images');
+      const listForm = page.getByRole('form', { name: 'Image repository' });
+      await listForm.locator('input[name=repo]').fill(repo);
+      await listForm.locator('input[name="passphrase-file"]').fill(passFile);
+      await listForm.getByRole('button', { name: 'List snapshots' }).click();
+      const rows = page.getByRole('table', { name: 'Snapshots' }).locator('tbody tr');
+      await expect.poll(() => rows.count()).toBe(2);
+      await rows.filter({ hasText: snapshot.slice(0, 8) }).getByRole('button', { name: 'Forget' }).click();
+      await page.getByRole('alertdialog', { name: `Forget snapshot ${snapshot.slice(0, 8)}?` }).getByRole('button', { name: 'Forget' }).click();
+      await expect.poll(() => rows.count()).toBe(1);
+      const left = JSON.parse((await cli(state.path, ['repo', 'list', repo, '--passphrase-file', passFile, '--json'])).stdout) as { snapshots: { id: string }[] };
+      expect(left.snapshots.map((s) => s.id)).toEqual(listed.snapshots.map((s) => s.id).filter((id) => id !== snapshot));
     } finally {
       await run('partx', ['--delete', loop.path], { allowFailure: true });
     }
