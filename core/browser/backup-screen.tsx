@@ -47,10 +47,11 @@ function JobWizard({ wizard }: { wizard: Wizard }) {
     setRunning(true);
     setOutcome(null);
     setUpdates(0);
-    const inRepo = ['--repo', repo, ...(passFile === '' ? [] : ['--passphrase-file', passFile])];
+    // Options as --name=value and the arguments after '--': a path or URL that starts with '-' stays what it is.
+    const inRepo = [`--repo=${repo}`, ...(passFile === '' ? [] : [`--passphrase-file=${passFile}`])];
     const [cli, argv] = store === 'repository'
-      ? wizard === 'backup' ? ['image backup', [source, ...inRepo]] : wizard === 'verify' ? ['image verify', [...inRepo, snapshot]] : ['image restore', [...inRepo, snapshot, target, '--yes']]
-      : wizard === 'backup' ? ['image backup', [source, image]] : wizard === 'verify' ? ['image verify', [image]] : ['image restore', [image, target, '--yes']];
+      ? wizard === 'backup' ? ['image backup', [...inRepo, '--', source]] : wizard === 'verify' ? ['image verify', [...inRepo, '--', snapshot]] : ['image restore', ['--yes', ...inRepo, '--', snapshot, target]]
+      : wizard === 'backup' ? ['image backup', ['--', source, image]] : wizard === 'verify' ? ['image verify', ['--', image]] : ['image restore', ['--yes', '--', image, target]];
     const started = Date.now();
     try {
       const r = await app.run(commandId(app.commands, cli), argv as string[], (e) => {

@@ -11,8 +11,8 @@ export function ConfirmDialog({ title, children, confirmLabel, onConfirm, onCanc
         <h2>{title}</h2>
         <div class="dialog-body">{children}</div>
         <div class="dialog-actions">
-          <button ref={cancel} onClick={onCancel}>Cancel</button>
-          <button class="danger" onClick={onConfirm}>{confirmLabel}</button>
+          <button type="button" ref={cancel} onClick={onCancel}>Cancel</button>
+          <button type="button" class="danger" onClick={onConfirm}>{confirmLabel}</button>
         </div>
       </div>
     </div>

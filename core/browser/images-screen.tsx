@@ -23,7 +23,7 @@ interface Entry {
 interface Browsed {
   /** What the file browser names: an image file, or a snapshot of a repository. */
   label: string;
-  /** `image ls` words before the path: the image, or --repo URL --passphrase-file F SNAPSHOT. */
+  /** `image ls` words before the path: `-- IMAGE`, or `--repo=URL --passphrase-file=F -- SNAPSHOT`. */
   words: string[];
 }
 
@@ -31,7 +31,7 @@ export function ImagesScreen() {
   const [dir, setDir] = useState('');
   const [shown, setShown] = useState<string | null>(null);
   const [browsed, setBrowsed] = useState<Browsed | null>(null);
-  const setImage = (image: string) => setBrowsed({ label: image, words: [image] });
+  const setImage = (image: string) => setBrowsed({ label: image, words: ['--', image] });
   const list = useCommandData<ImageList>(shown === null ? null : 'image list', shown ? [shown] : []);
   return (
     <div class="images-screen">
@@ -56,7 +56,7 @@ export function ImagesScreen() {
           <DataTable rows={list.data.images} label="Images" />
         </>
       )}
-      <RepositorySnapshots onBrowse={setBrowsed} />
+      <RepositorySnapshots onBrowse={setBrowsed} onForgotten={(id) => browsed?.words.at(-1) === id && setBrowsed(null)} />
       {browsed && <ImageBrowser key={browsed.words.join(' ')} browsed={browsed} />}
     </div>
   );
@@ -75,17 +75,17 @@ interface Snapshot {
  * A repository's snapshots (`repo list`), each one browsable or forgotten (`repo forget`, after a confirmation); the
  * passphrase stays in its file on the backend's side.
  */
-function RepositorySnapshots({ onBrowse }: { onBrowse: (browsed: Browsed) => void }) {
+function RepositorySnapshots({ onBrowse, onForgotten }: { onBrowse: (browsed: Browsed) => void; onForgotten: (id: string) => void }) {
   const app = useApp();
   const [forgetting, setForgetting] = useState<Snapshot | null>(null);
   const [url, setUrl] = useState('');
   const [passFile, setPassFile] = useState('');
-  // The repository and the passphrase file listed last.
+  // The repository and the passphrase file listed last (options as --name=value, the URL after '--').
   const [shown, setShown] = useState<{ url: string; secret: string[] } | null>(null);
-  const list = useCommandData<{ repository: string; snapshots: Snapshot[] }>(shown === null ? null : 'repo list', shown ? [shown.url, ...shown.secret] : []);
+  const list = useCommandData<{ repository: string; snapshots: Snapshot[] }>(shown === null ? null : 'repo list', shown ? [...shown.secret, '--', shown.url] : []);
   return (
     <>
-      <form class="wizard inline" aria-label="Image repository" onSubmit={(e) => { e.preventDefault(); setShown({ url, secret: passFile === '' ? [] : ['--passphrase-file', passFile] }); }}>
+      <form class="wizard inline" aria-label="Image repository" onSubmit={(e) => { e.preventDefault(); setShown({ url, secret: passFile === '' ? [] : [`--passphrase-file=${passFile}`] }); }}>
         <label>Repository<input name="repo" value={url} onInput={(e) => setUrl((e.target as HTMLInputElement).value)} placeholder="s3://bucket/prefix or file:///srv/repo" /></label>
         <label>Passphrase file<input name="passphrase-file" value={passFile} onInput={(e) => setPassFile((e.target as HTMLInputElement).value)} placeholder="/root/repo.pass (or SHADOWDISK_PASSPHRASE on the backend)" /></label>
         <div class="actions"><button class="primary" type="submit" disabled={url === ''}>List snapshots</button></div>
@@ -98,7 +98,7 @@ function RepositorySnapshots({ onBrowse }: { onBrowse: (browsed: Browsed) => voi
             <thead><tr><th>Snapshot</th><th>Time</th><th>Host</th><th>Source</th><th>Used</th><th>Added</th><th /></tr></thead>
             <tbody>{list.data.snapshots.map((s) => (
               <tr key={s.id}>
-                <td><button class="link" onClick={() => onBrowse({ label: `snapshot ${s.id.slice(0, 8)} of ${list.data!.repository}`, words: ['--repo', shown.url, ...shown.secret, s.id] })}>{s.id.slice(0, 8)}</button></td>
+                <td><button class="link" onClick={() => onBrowse({ label: `snapshot ${s.id.slice(0, 8)} of ${list.data!.repository}`, words: [`--repo=${shown.url}`, ...shown.secret, '--', s.id] })}>{s.id.slice(0, 8)}</button></td>
                 <td>{s.time.slice(0, 19).replace('T', ' ')}</td><td>{s.host}</td><td>{s.source}</td><td class="num">{formatBytes(s.usedBytes)}</td><td class="num">{formatBytes(s.addedBytes)}</td>
                 <td><button onClick={() => setForgetting(s)}>Forget</button></td>
               </tr>
@@ -112,7 +112,7 @@ function RepositorySnapshots({ onBrowse }: { onBrowse: (browsed: Browsed) => voi
             const id = forgetting.id;
             setForgetting(null);
             // Errors become a toast; the list reloads after any command ran.
-            void app.run(commandId(app.commands, 'repo forget'), [shown.url, ...shown.secret, id]).catch(() => undefined);
+            void app.run(commandId(app.commands, 'repo forget'), [...shown.secret, '--', shown.url, id]).then(() => onForgotten(id), () => undefined);
           }}>
           <p>The snapshot of {forgetting.source} from {forgetting.time.slice(0, 19).replace('T', ' ')} is deleted from the repository. Its data goes at the next prune, unless other snapshots hold it too.</p>
         </ConfirmDialog>
@@ -129,7 +129,7 @@ function ImageBrowser({ browsed }: { browsed: Browsed }) {
     <section class="view" aria-label={`Files in ${browsed.label}`}>
       <h2>{browsed.label} <span class="muted">{path}</span></h2>
       <div class="toolbar"><button disabled={path === '/'} onClick={() => setPath(path.replace(/\/[^/]+\/?$/, '') || '/')}>Up</button></div>
-      {listing.loading && <p class="muted">Mounting {browsed.words[0] === '--repo' ? 'the snapshot' : 'the image'} read-only…</p>}
+      {listing.loading && <p class="muted">Mounting {browsed.words[0]!.startsWith('--repo=') ? 'the snapshot' : 'the image'} read-only…</p>}
       {listing.error && <p class="error">{listing.error}</p>}
       {listing.data && (
         <table class="data" aria-label="Files">

@@ -19,9 +19,17 @@ export { systemdUnit, UNIT_NAME } from './systemd-unit.js';
 
 let services: SchedulerServices | undefined;
 
+/** The setting scheduler.historyPerSchedule: a whole number from 0 up, else the default (and the log says why). */
+function historyPerSchedule(value: unknown, log?: { warn(message: string): void }): number {
+  if (value === undefined || value === null) return DEFAULT_HISTORY_PER_SCHEDULE;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  log?.warn(`Setting scheduler.historyPerSchedule must be a whole number from 0 up, got ${JSON.stringify(value)}; keeping ${DEFAULT_HISTORY_PER_SCHEDULE} runs per schedule`);
+  return DEFAULT_HISTORY_PER_SCHEDULE;
+}
+
 export function activate(ctx: PluginContext): void {
   // Opened on first use: `shadowdisk plugins` must not create the database.
-  const open = () => (services ??= createSchedulerServices({ storagePath: ctx.storagePath, clock: systemClock, taskTypes: ctx.taskTypes, commands: ctx.commands, log: ctx.log, historyPerSchedule: ctx.settings.get<number>('scheduler.historyPerSchedule') ?? DEFAULT_HISTORY_PER_SCHEDULE }));
+  const open = () => (services ??= createSchedulerServices({ storagePath: ctx.storagePath, clock: systemClock, taskTypes: ctx.taskTypes, commands: ctx.commands, log: ctx.log, historyPerSchedule: historyPerSchedule(ctx.settings.get('scheduler.historyPerSchedule'), ctx.log) }));
   ctx.subscriptions.push({ dispose: () => { services?.[Symbol.dispose](); services = undefined; } });
   const commands = scheduleCommands(open);
   const reg = ctx.commands.registerCommand;

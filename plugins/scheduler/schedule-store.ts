@@ -119,14 +119,15 @@ export class ScheduleStore implements Disposable {
 
   /**
    * Deletes a schedule's finished runs beyond its newest `keep` finished ones (runs in flight stay; 0 keeps all);
-   * returns how many went.
+   * returns how many went. `spared`: a run kept whatever its age (the one that just ended: a long run can end after
+   * many newer ones were skipped, and its caller still reads its record).
    * Walks the (schedule_id, id) index.
    */
-  pruneHistory(scheduleId: string, keep: number): number {
+  pruneHistory(scheduleId: string, keep: number, spared = -1): number {
     if (keep <= 0) return 0;
     const edge = this.sql("SELECT id FROM runs WHERE schedule_id = ? AND status != 'running' ORDER BY id DESC LIMIT 1 OFFSET ?").get(scheduleId, keep) as Row | undefined;
     if (!edge) return 0;
-    return Number(this.sql("DELETE FROM runs WHERE schedule_id = ? AND id <= ? AND status != 'running'").run(scheduleId, Number(edge['id'])).changes);
+    return Number(this.sql("DELETE FROM runs WHERE schedule_id = ? AND id <= ? AND status != 'running' AND id != ?").run(scheduleId, Number(edge['id']), spared).changes);
   }
 
   getRun(id: number): RunRecord | undefined {

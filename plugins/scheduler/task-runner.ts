@@ -67,7 +67,7 @@ export class TaskRunnerService {
         if (concurrency === 'queue') return { kind: 'queued' as const, runId: live[0]!.id };
         const message = `Skipped: run ${live[0]!.id} of schedule '${schedule.id}' is still in flight (task type concurrency: skip)`;
         const skipped = store.insertRun({ ...base, startedAt: now, endedAt: now, status: 'skipped', errorCode: null, errorMessage: message, bytes: 0, log: '' });
-        this.pruneHistory(schedule.id);
+        this.pruneHistory(schedule.id, skipped);
         return { kind: 'skipped' as const, runId: skipped };
       });
       if (claimed.kind === 'started') return this.execute(claimed.runId, request, taskType, outer);
@@ -80,9 +80,9 @@ export class TaskRunnerService {
     }
   }
 
-  private pruneHistory(scheduleId: string): void {
+  private pruneHistory(scheduleId: string, spared: number): void {
     const keep = this.deps.historyPerSchedule ?? DEFAULT_HISTORY_PER_SCHEDULE;
-    if (keep > 0) this.deps.store.pruneHistory(scheduleId, keep);
+    if (keep > 0) this.deps.store.pruneHistory(scheduleId, keep, spared);
   }
 
   private async execute(runId: number, request: RunRequest, taskType: TaskTypeInfo | undefined, outer: { signal?: AbortSignal; progress?: (u: ProgressUpdate) => void; log?: Logger }): Promise<RunRecord> {
@@ -101,7 +101,7 @@ export class TaskRunnerService {
     if (outcome.error) log.error(`${outcome.error.message} [${outcome.error.code}]`);
     store.finishRun(runId, { endedAt: clock.now(), status: outcome.status, errorCode: outcome.error?.code ?? null, errorMessage: outcome.error?.message ?? null, bytes: outcome.bytes, log: log.excerpt() });
     this.inFlight.delete(runId);
-    this.pruneHistory(schedule.id);
+    this.pruneHistory(schedule.id, runId);
     await this.deps.taskTypes.afterRun(info, { status: outcome.status, errorCode: outcome.error?.code ?? null, bytes: outcome.bytes })
       .catch((error: unknown) => this.deps.log.error(`An afterRun tap failed for run ${runId}: ${(error as Error).message}`));
     return store.getRun(runId)!;

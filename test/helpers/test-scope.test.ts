@@ -15,7 +15,7 @@ describe('test scope', () => {
     const vitest = join(root, 'node_modules/vitest/vitest.mjs');
     const child = await run('env', [`SHADOWDISK_SCOPE_REPORT=${report}`, process.execPath, vitest, 'run', '--root', root, '--config', join(root, 'test/helpers/fixtures/timeout/vitest.config.ts')], { allowFailure: true });
     expect(child.code, child.stdout + child.stderr).not.toBe(0);
-    expect(child.stdout + child.stderr).toMatch(/timed out in 3000ms/);
+    expect(child.stdout + child.stderr).toMatch(/timed out in 15000ms/);
     const made = JSON.parse(readFileSync(report, 'utf8')) as { image: string; loop: string; mountpoint: string };
     expect(await isMounted(made.mountpoint)).toBe(false);
     expect(await loopBackingFile(made.loop)).not.toBe(made.image);

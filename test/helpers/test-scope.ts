@@ -18,6 +18,8 @@ export function scoped<T extends AsyncDisposable>(resource: T): T {
     const scope = { test, releases: [] as (() => Promise<void>)[] };
     try {
       onTestFinished(async () => {
+        // A retried or repeated test is the same object again: its next attempt starts a scope of its own.
+        if (current === scope) current = undefined;
         for (const r of scope.releases.reverse()) await r().catch(() => undefined);
       });
     } catch {

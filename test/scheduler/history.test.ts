@@ -52,6 +52,18 @@ describe('run history', () => {
     expect(store.pruneHistory('nap', 0)).toBe(0);
   });
 
+  it('keeps the record of a long run that ends after more newer runs were skipped than the history keeps', async () => {
+    await using h = await schedulerHarness('2026-06-01T00:00:00Z', { historyPerSchedule: 2 });
+    h.add('long', { task: 'fixtures.chores.nap', cron: '0 * * * *', params: '{"ms":1500}' });
+    const long = h.commands.runNow({ positionals: ['long'], options: {} }, quietRun());
+    await new Promise((r) => setTimeout(r, 300));
+    const skipped: number[] = [];
+    for (let i = 0; i < 3; i++) skipped.push((await h.commands.runNow({ positionals: ['long'], options: {} }, quietRun()) as { data: { id: number; status: string } }).data.id);
+    const ended = (await long) as { data: { id: number; status: string } };
+    expect(ended.data.status).toBe('succeeded');
+    expect(h.services.store.history({ scheduleId: 'long', limit: 100 }).map((r) => r.id)).toEqual([skipped[2], skipped[1], ended.data.id]);
+  });
+
   it('records its schema version and refuses a database newer than it knows', async () => {
     await using state = await tempStateDir();
     {

@@ -13,6 +13,8 @@ describe('command line', () => {
   it('keeps the argument after a plugin flag that takes no value', () => {
     expect(parseCommandLine(['image', 'backup', '--hot', '/dev/loop3', 'a.img'])).toMatchObject({ words: ['image', 'backup', '/dev/loop3', 'a.img'], options: { hot: true } });
     expect(parseCommandLine(['disk', 'wipe', '--verify', '/dev/loop3']).options).toEqual({ verify: true });
+    expect(parseCommandLine(['repo', 'forget', '--prune', 's3://b/p', 'abcd1234'])).toMatchObject({ words: ['repo', 'forget', 's3://b/p', 'abcd1234'], options: { prune: true } });
+    expect(parseCommandLine(['repo', 'list', '--passphrase-file=-odd', '--', '-url'])).toMatchObject({ words: ['repo', 'list', '-url'], options: { 'passphrase-file': '-odd' } });
   });
 
   it('reads --name value, --name=value and stops at --', () => {

@@ -11,7 +11,7 @@ export interface GlobalFlags {
 // Flags that never take a value: a word after one is an argument (`image backup --hot /dev/loop3 img`).
 const BOOLEAN_OPTIONS = new Set([
   'json', 'help', 'version', 'yes', 'dry-run', 'quiet', 'keep', 'force', 'verbose',
-  'hot', 'vss', 'at-boot', 'keep-at-boot', 'verify', 'status', 'disabled', 'drop-names', 'no-retention', 'write-test',
+  'hot', 'vss', 'at-boot', 'keep-at-boot', 'verify', 'status', 'disabled', 'drop-names', 'no-retention', 'write-test', 'prune',
 ]);
 
 export interface CommandLine {
