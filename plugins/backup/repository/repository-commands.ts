@@ -62,6 +62,11 @@ export async function openSnapshotView(ctx: PluginContext, args: CommandArgs): P
   }
 }
 
+/** `--wait SECONDS` (600) for backups running at the mark and `--max-unused PERCENT` (10) of a pack before it is repacked. */
+function pruneOptions(args: CommandArgs): { waitMs: number; maxUnused: number } {
+  return { waitMs: (integer(args, 'wait', 0, 86_400) ?? 600) * 1000, maxUnused: (integer(args, 'max-unused', 0, 100) ?? 10) / 100 };
+}
+
 /** Stored (sealed) bytes of a snapshot's distinct chunks, and of those no other snapshot references: what it adds. */
 function storedShares(snapshot: SnapshotManifest, all: readonly SnapshotManifest[], index: Map<string, ChunkLocation>): { storedBytes: number; exclusiveBytes: number } {
   const others = referencedChunks(all.filter((s) => s.id !== snapshot.id));
@@ -138,12 +143,10 @@ export const repositoryCommands = (ctx: PluginContext) => ({
       const n = integer(args, option, 1, 100_000);
       if (n !== undefined) policy[key] = n;
     }
-    const waitSeconds = integer(args, 'wait', 0, 86_400) ?? 600;
-    const maxUnused = integer(args, 'max-unused', 0, 100) ?? 10;
     const scope: PruneScope = {};
     for (const key of ['source', 'host'] as const) if (typeof args.options[key] === 'string') scope[key] = args.options[key];
     return withRepository(ctx, args, async (repository) => {
-      const result = await pruneRepository(repository, Object.keys(policy).length > 0 ? policy : undefined, { waitMs: waitSeconds * 1000, maxUnused: maxUnused / 100, scope }, run);
+      const result = await pruneRepository(repository, Object.keys(policy).length > 0 ? policy : undefined, { ...pruneOptions(args), scope }, run);
       return { data: { repository: repository.url, ...result }, text: `Pruned ${repository.url}: forgot ${result.forgotten.length} snapshot(s), kept ${result.kept.length}; repacked ${result.packsRepacked} and deleted ${result.packsDeleted} pack(s) (${formatBytes(result.bytesFreed)} freed)${result.packsDeferred ? `; ${result.packsDeferred} pack(s) stay marked until running backups finish` : ''}` };
     });
   },
@@ -157,7 +160,7 @@ export const repositoryCommands = (ctx: PluginContext) => ({
       // Every reference is resolved before anything is deleted: one bad reference forgets nothing.
       const ids = [...new Set(await Promise.all(refs.map((ref) => repository.resolveSnapshot(ref))))];
       if (!dryRun) for (const id of ids) await repository.store.delete(snapshotKey(id));
-      const pruned = !dryRun && args.options['prune'] === true ? await pruneRepository(repository, undefined, { waitMs: 600_000, maxUnused: 0.1 }, run) : undefined;
+      const pruned = !dryRun && args.options['prune'] === true ? await pruneRepository(repository, undefined, pruneOptions(args), run) : undefined;
       const text = `${dryRun ? 'Would forget' : 'Forgot'} ${ids.length} snapshot(s) of ${repository.url}: ${ids.map((id) => id.slice(0, 8)).join(', ')}${pruned ? `; deleted ${pruned.packsDeleted} and repacked ${pruned.packsRepacked} pack(s) (${formatBytes(pruned.bytesFreed)} freed)` : dryRun ? '' : "; their data goes at the next 'repo prune'"}`;
       return { data: { repository: repository.url, forgotten: ids, dryRun, ...(pruned ? { prune: pruned } : {}) }, text };
     });

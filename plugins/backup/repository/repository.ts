@@ -158,12 +158,12 @@ export class Repository {
       const file = JSON.parse(Buffer.from(await store.get(object.key)).toString('utf8')) as KeyFile;
       const master = await unwrapKey(file, passphrase);
       if (!master) continue;
-      const unsealed = deriveKeys(master);
-      const config = JSON.parse(unseal(unsealed.encryption, await store.get('config'), 'config', 'The repository config').toString('utf8')) as RepositoryConfig;
+      const keys = deriveKeys(master);
+      const config = JSON.parse(unseal(keys.encryption, await store.get('config'), 'config', 'The repository config').toString('utf8')) as RepositoryConfig;
       if (config.version !== 1 && config.version !== 2) throw new ShadowError('UNSUPPORTED', `The repository at ${store.url} has version ${config.version}; this Shadowdisk reads versions 1 and 2`);
       // The id names the copies' folder: only a well-formed one (a config rewritten by a passphrase holder could say '..').
       const cache = options.cacheDir !== undefined && !(store instanceof LocalObjectStore) && /^[0-9a-f]{32}$/.test(config.id) ? new IndexCache(join(options.cacheDir, config.id)) : undefined;
-      return new Repository(store, deriveKeys(master, idBytesOf(config.version)), config, cache);
+      return new Repository(store, { ...keys, idBytes: idBytesOf(config.version) }, config, cache);
     }
     throw new ShadowError('WRONG_PASSPHRASE', `The passphrase opens none of the ${keyObjects.length} key file(s) of ${store.url}; check --passphrase-file or SHADOWDISK_PASSPHRASE`);
   }
@@ -186,6 +186,13 @@ export class Repository {
     return decodeJson<T>(unseal(this.keys.encryption, sealed, aad, `Object '${key}'`), `Object '${key}'`);
   }
 
+  /** An index object's content, which must name the pack its key names (the seal's AAD is the same for every index). */
+  private openIndex(sealed: Uint8Array, key: string): PackIndex {
+    const index = this.openJson<PackIndex>(sealed, key, 'index');
+    if (index.pack !== last(key)) throw new ShadowError('IMAGE_TAMPERED', `Object '${key}' holds the index of another pack (${String(index.pack).slice(0, 16)}…)`, { details: { object: key } });
+    return index;
+  }
+
   /**
    * Index objects read since the repository was opened: from the local index cache (`IndexCache`, remote stores with
    * a cache folder given at open) and from the store.
@@ -205,8 +212,7 @@ export class Repository {
       const kept = await cache?.get(key);
       if (kept) {
         try {
-          const index = this.openJson<PackIndex>(kept, key, 'index');
-          if (index.pack !== last(key)) throw new Error('another pack\'s index');
+          const index = this.openIndex(kept, key);
           this.indexReads.cached++;
           return index;
         } catch {
@@ -216,8 +222,7 @@ export class Repository {
       }
       try {
         const sealed = await this.store.get(key);
-        const index = this.openJson<PackIndex>(sealed, key, 'index');
-        if (index.pack !== last(key)) throw new ShadowError('IMAGE_TAMPERED', `Object '${key}' holds the index of another pack (${String(index.pack).slice(0, 16)}…)`, { details: { object: key } });
+        const index = this.openIndex(sealed, key);
         this.indexReads.fetched++;
         await cache?.put(key, sealed);
         return index;
